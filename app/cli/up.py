@@ -1,0 +1,102 @@
+"""``flowmeter up``: the all-in-one process (store, receivers, workers, dashboard).
+
+chDB locks its data directory to one process, so the embedded mode runs every component
+here: the dashboard in the main thread (Streamlit's server needs it for its signal
+handlers), the receivers and workers in background threads. SIGINT/SIGTERM stop the
+dashboard, then every service in reverse start order, flushing what it buffered.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+import click
+
+from models.db import Store, set_current_store
+from models.lifecycle import Service
+from models.migrations import migrate
+from models.settings import Settings, load_settings
+
+__all__ = ["COMMANDS", "build_services", "serve_dashboard"]
+
+logger = logging.getLogger(__name__)
+
+STOP_BUDGET_SECONDS = 8.0
+
+
+def build_services(settings: Settings, store: Store, *, demo: bool) -> list[Service]:
+    """The components this process runs besides the dashboard, in start order."""
+    services: list[Service] = []
+    return services
+
+
+def serve_dashboard(settings: Settings) -> None:
+    """Serve the Streamlit app in this process until SIGINT/SIGTERM."""
+    from streamlit.web import bootstrap
+
+    main_script = str(Path(__file__).resolve().parent.parent / "main.py")
+    flag_options = {
+        "server_port": settings.ui_port,
+        "server_address": settings.bind,
+        "server_headless": True,
+        "server_fileWatcherType": "none",
+        "server_runOnSave": False,
+        "browser_gatherUsageStats": False,
+        "client_toolbarMode": "minimal",
+        "global_developmentMode": False,
+        "logger_level": "warning",
+    }
+    bootstrap.load_config_options(flag_options=flag_options)
+    bootstrap.run(main_script, False, [], flag_options)
+
+
+def _urls(settings: Settings) -> list[str]:
+    host = settings.bind if settings.bind not in ("0.0.0.0", "::") else "localhost"  # noqa: S104
+    scheme = "https" if settings.tls_cert else "http"
+    return [
+        f"Dashboard       http://{host}:{settings.ui_port}",
+        f"OTLP/HTTP       {scheme}://{host}:{settings.otlp_http_port}  (/v1/traces, /v1/metrics, /v1/logs)",
+        f"OTLP/gRPC       {host}:{settings.otlp_grpc_port}",
+        f"Store           {settings.clickhouse_dsn}",
+    ]
+
+
+@click.command("up")
+@click.option("--demo", is_flag=True, help="Backfill demo history once, then run demo flows live.")
+def up_command(demo: bool) -> None:
+    """Run everything in one process: store, receivers, workers and the dashboard."""
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    store = Store(settings.clickhouse_dsn, cluster=settings.clickhouse_cluster)
+    started: list[Service] = []
+    try:
+        migrate(store)
+        set_current_store(store)
+        for service in build_services(settings, store, demo=demo):
+            service.start()
+            started.append(service)
+        click.echo("Flowmeter is up:")
+        for line in _urls(settings):
+            click.echo(f"  {line}")
+        if not settings.users_file:
+            click.echo("  Access          open (no users configured): localhost only")
+        serve_dashboard(settings)
+    finally:
+        click.echo("Flowmeter is stopping...")
+        deadline = time.monotonic() + STOP_BUDGET_SECONDS
+        for service in reversed(started):
+            remaining = max(0.5, deadline - time.monotonic())
+            try:
+                service.stop(remaining)
+            except Exception:
+                logger.exception("stopping %s failed", service.name)
+        set_current_store(None)
+        store.close()
+    click.echo("Flowmeter stopped.")
+
+
+COMMANDS = [up_command]

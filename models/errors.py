@@ -1,0 +1,50 @@
+"""Flowmeter's exception tree.
+
+FlowmeterError
+├── SettingsError      a FLOWMETER_* variable is missing or malformed
+├── StoreError         the ClickHouse store failed or refused a statement
+│   ├── StoreLockedError   another process holds the embedded store's data dir
+│   └── ReadOnlyError      a write was sent through the read-only path
+├── QueryError         a named query is missing, malformed, or called with wrong params
+└── MigrationError     a schema migration failed or was edited after it was applied
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "FlowmeterError",
+    "MigrationError",
+    "QueryError",
+    "ReadOnlyError",
+    "SettingsError",
+    "StoreError",
+    "StoreLockedError",
+]
+
+
+class FlowmeterError(Exception):
+    """Base of every error Flowmeter raises on purpose."""
+
+
+class SettingsError(FlowmeterError):
+    """A setting is invalid; the message starts with the variable's name."""
+
+
+class StoreError(FlowmeterError):
+    """The ClickHouse store failed or refused a statement."""
+
+
+class StoreLockedError(StoreError):
+    """Another process already holds the embedded store's data directory."""
+
+
+class ReadOnlyError(StoreError):
+    """A statement that writes was sent through the read-only path."""
+
+
+class QueryError(FlowmeterError):
+    """A named query is missing, malformed, or called with the wrong parameters."""
+
+
+class MigrationError(FlowmeterError):
+    """A schema migration failed, or an applied one was changed afterwards."""

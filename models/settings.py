@@ -1,0 +1,291 @@
+"""Every FLOWMETER_* setting, named and documented once, validated at start.
+
+Precedence: an explicit argument (``load_settings(env=...)``) -> the process environment
+-> the default written here. A bad value raises ``SettingsError`` whose message starts with
+the variable's name, and the CLI turns that into a one-line error and exit code 2.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from models.errors import SettingsError
+
+__all__ = ["SETTINGS_DOC", "Settings", "SettingsError", "load_settings"]
+
+
+def _setting(env: str, default: Any, parse: Callable[[str], Any], doc: str) -> Any:
+    metadata = {"env": env, "parse": parse, "doc": doc, "default": default}
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def _port(raw: str) -> int:
+    port = int(raw)
+    if not 0 <= port <= 65535:
+        raise ValueError("a port is a whole number from 0 to 65535")
+    return port
+
+
+def _positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("must be a whole number above 0")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise ValueError("must be a number above 0")
+    return value
+
+
+def _clickhouse_url(raw: str) -> str:
+    scheme = urlparse(raw).scheme
+    if scheme not in ("chdb", "http", "https"):
+        raise ValueError("use chdb:///path, http://user:pass@host:8123/db or https://...")
+    return raw
+
+
+def _db_url(raw: str) -> str:
+    scheme = urlparse(raw).scheme.split("+")[0]
+    if scheme not in ("sqlite", "postgresql"):
+        raise ValueError("use sqlite:///path.db or postgresql+psycopg://user@host/db")
+    return raw
+
+
+def _identifier(raw: str) -> str:
+    if raw and not raw.replace("_", "").replace("-", "").isalnum():
+        raise ValueError("letters, digits, '_' and '-' only")
+    return raw
+
+
+def _pairs(raw: str) -> dict[str, str]:
+    """``token1=tenant-a,token2=tenant-b`` -> {token: tenant}."""
+    pairs: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise ValueError(f"expected KEY=VALUE pairs separated by commas, got {item!r}")
+        pairs[key] = value
+    return pairs
+
+
+def _csv(raw: str) -> tuple[str, ...]:
+    return tuple(filter(None, (part.strip() for part in raw.split(","))))
+
+
+def _optional_path(raw: str) -> Path | None:
+    return Path(raw) if raw else None
+
+
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ValueError("one of DEBUG, INFO, WARNING, ERROR")
+    return level
+
+
+DEFAULT_REDACT_KEYS = (
+    "*email*",
+    "*e-mail*",
+    "*phone*",
+    "*card*number*",
+    "*card.number*",
+    "*pan",
+    "*password*",
+    "*passwd*",
+    "*secret*",
+    "*token*",
+    "*api_key*",
+    "*apikey*",
+    "*authorization*",
+    "*ssn*",
+    "*iban*",
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated configuration of one Flowmeter process."""
+
+    # --- store and process ---------------------------------------------------------------
+    data_dir: Path = _setting(
+        "FLOWMETER_DATA_DIR", Path(".flowmeter"), Path, "Folder for the embedded store, WAL, state."
+    )
+    clickhouse_url: str = _setting(
+        "FLOWMETER_CLICKHOUSE_URL",
+        "",
+        _clickhouse_url,
+        "ClickHouse to use. Default `chdb://<data dir>/clickhouse` (embedded); "
+        "or `http(s)://user:pass@host:8123/db` for a server or ClickHouse Cloud.",
+    )
+    clickhouse_cluster: str = _setting(
+        "FLOWMETER_CLICKHOUSE_CLUSTER",
+        "",
+        _identifier,
+        "Cluster name: DDL renders ON CLUSTER, Replicated*MergeTree and Distributed tables. "
+        "Empty = single node.",
+    )
+    orchestrator_db_url: str = _setting(
+        "FLOWMETER_ORCHESTRATOR_DB_URL",
+        "",
+        _db_url,
+        "Orchestrator state. Default `sqlite:///<data dir>/orchestrator.db`; "
+        "`postgresql+psycopg://user@host/db` for many workers.",
+    )
+    bind: str = _setting("FLOWMETER_BIND", "127.0.0.1", str, "Address every listener binds to.")
+    otlp_grpc_port: int = _setting("FLOWMETER_OTLP_GRPC_PORT", 4317, _port, "OTLP/gRPC port.")
+    otlp_http_port: int = _setting("FLOWMETER_OTLP_HTTP_PORT", 4318, _port, "OTLP/HTTP port.")
+    ui_port: int = _setting("FLOWMETER_UI_PORT", 8501, _port, "Dashboard (Streamlit) port.")
+    log_level: str = _setting("FLOWMETER_LOG_LEVEL", "INFO", _log_level, "Log level.")
+
+    # --- ingest (collectors) -------------------------------------------------------------
+    ingest_tokens: Mapping[str, str] = _setting(
+        "FLOWMETER_INGEST_TOKENS",
+        {},
+        _pairs,
+        "`token=tenant,...`. When set, ingest requires `Authorization: Bearer <token>` and "
+        "stamps the token's tenant on what it sends.",
+    )
+    redact_keys: tuple[str, ...] = _setting(
+        "FLOWMETER_REDACT_KEYS",
+        DEFAULT_REDACT_KEYS,
+        _csv,
+        "Attribute key globs whose values are replaced by a keyed hash at ingest.",
+    )
+    redact_secret: str = _setting(
+        "FLOWMETER_REDACT_SECRET",
+        "",
+        str,
+        "Key of the redaction hash. Default: a random key kept in the data dir.",
+    )
+    batch_rows: int = _setting(
+        "FLOWMETER_BATCH_ROWS", 20000, _positive_int, "Rows per insert: a batch flushes here."
+    )
+    batch_seconds: float = _setting(
+        "FLOWMETER_BATCH_SECONDS", 1.0, _positive_float, "A batch flushes at the latest after this."
+    )
+    buffer_max_rows: int = _setting(
+        "FLOWMETER_BUFFER_MAX_ROWS",
+        200000,
+        _positive_int,
+        "Rows buffered before ingest answers 429 / RESOURCE_EXHAUSTED.",
+    )
+    max_body_bytes: int = _setting(
+        "FLOWMETER_MAX_BODY_BYTES", 16 << 20, _positive_int, "Largest request body (413 above)."
+    )
+    max_decompressed_bytes: int = _setting(
+        "FLOWMETER_MAX_DECOMPRESSED_BYTES",
+        64 << 20,
+        _positive_int,
+        "Largest body after gzip (no gzip bombs).",
+    )
+    max_attributes: int = _setting(
+        "FLOWMETER_MAX_ATTRIBUTES", 128, _positive_int, "Most attributes kept on one record."
+    )
+    tls_cert: Path | None = _setting(
+        "FLOWMETER_TLS_CERT", None, _optional_path, "PEM certificate: receivers serve TLS."
+    )
+    tls_key: Path | None = _setting("FLOWMETER_TLS_KEY", None, _optional_path, "PEM private key.")
+    tls_client_ca: Path | None = _setting(
+        "FLOWMETER_TLS_CLIENT_CA",
+        None,
+        _optional_path,
+        "PEM CA bundle: receivers require client certificates it signed (mutual TLS).",
+    )
+
+    # --- orchestrator --------------------------------------------------------------------
+    workers: int = _setting(
+        "FLOWMETER_WORKERS", 2, _positive_int, "Orchestrator worker threads in this process."
+    )
+    lease_seconds: float = _setting(
+        "FLOWMETER_LEASE_SECONDS", 30.0, _positive_float, "A claimed run's lease; heartbeats renew."
+    )
+
+    # --- analytics and dashboard ---------------------------------------------------------
+    cost_tag_keys: tuple[str, ...] = _setting(
+        "FLOWMETER_COST_TAG_KEYS",
+        ("tenant", "product_line", "workflow"),
+        _csv,
+        "FOCUS `Tags` keys read as tenant, product line, workflow (in that order).",
+    )
+    users_file: Path | None = _setting(
+        "FLOWMETER_USERS_FILE",
+        None,
+        _optional_path,
+        "TOML file of dashboard users (hashed passwords, role, tenants). Unset = open, "
+        "localhost only.",
+    )
+    cache_ttl_seconds: int = _setting(
+        "FLOWMETER_CACHE_TTL_SECONDS", 30, _positive_int, "Dashboard query cache lifetime."
+    )
+
+    @property
+    def clickhouse_dsn(self) -> str:
+        """The ClickHouse URL, defaulting to the embedded engine in the data dir."""
+        return self.clickhouse_url or f"chdb://{(self.data_dir / 'clickhouse').resolve()}"
+
+    @property
+    def orchestrator_dsn(self) -> str:
+        """The orchestrator's SQLAlchemy URL, defaulting to SQLite in the data dir."""
+        return (
+            self.orchestrator_db_url or f"sqlite:///{(self.data_dir / 'orchestrator.db').resolve()}"
+        )
+
+    @property
+    def embedded(self) -> bool:
+        """True when the store is chDB inside this process."""
+        return self.clickhouse_dsn.startswith("chdb:")
+
+
+def _shown_default(default: Any) -> str:
+    if default in ("", None) or default == {}:
+        return ""
+    if isinstance(default, tuple):
+        return ",".join(default)
+    return str(default)
+
+
+SETTINGS_DOC: tuple[tuple[str, str, str], ...] = tuple(
+    (f.metadata["env"], _shown_default(f.metadata["default"]), f.metadata["doc"])
+    for f in fields(Settings)
+)
+
+
+def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Read and validate every setting; raise SettingsError naming the first bad variable."""
+    source = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        name = f.metadata["env"]
+        if f.name in overrides:
+            values[f.name] = overrides[f.name]
+            continue
+        raw = source.get(name)
+        if raw is None:
+            continue
+        try:
+            values[f.name] = f.metadata["parse"](raw.strip())
+        except ValueError as exc:
+            raise SettingsError(f"{name}={raw!r} is not valid: {exc}") from None
+    settings = Settings(**values)
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        raise SettingsError("FLOWMETER_TLS_CERT and FLOWMETER_TLS_KEY must be set together")
+    if settings.tls_client_ca is not None and settings.tls_cert is None:
+        raise SettingsError("FLOWMETER_TLS_CLIENT_CA needs FLOWMETER_TLS_CERT and _KEY")
+    for path_field in ("tls_cert", "tls_key", "tls_client_ca", "users_file"):
+        path = getattr(settings, path_field)
+        if path is not None and not path.is_file():
+            env_name = Settings.__dataclass_fields__[path_field].metadata["env"]
+            raise SettingsError(f"{env_name}={str(path)!r} is not valid: no such file")
+    if len(settings.cost_tag_keys) != 3:
+        raise SettingsError("FLOWMETER_COST_TAG_KEYS needs exactly three keys")
+    return settings
