@@ -29,11 +29,31 @@ def cli() -> None:
     """Flowmeter: observability and ROI for business workflow automation."""
 
 
+@cli.group("import")
+def import_group() -> None:
+    """Load files into the store (KPI events, FOCUS cost records)."""
+
+
+@cli.group("export")
+def export_group() -> None:
+    """Write reports out of the store."""
+
+
 def _register() -> None:
+    """Each area's module lists its commands; one line here per module."""
     from app.cli import store, up
 
-    for command in (*store.COMMANDS, *up.COMMANDS):
-        cli.add_command(command)
+    modules = [
+        store,
+        up,
+    ]
+    for module in modules:
+        for command in getattr(module, "COMMANDS", ()):
+            cli.add_command(command)
+        for command in getattr(module, "IMPORT_COMMANDS", ()):
+            import_group.add_command(command)
+        for command in getattr(module, "EXPORT_COMMANDS", ()):
+            export_group.add_command(command)
 
 
 _register()
