@@ -6,18 +6,34 @@ FlowmeterError
 │   ├── StoreLockedError   another process holds the embedded store's data dir
 │   └── ReadOnlyError      a write was sent through the read-only path
 ├── QueryError         a named query is missing, malformed, or called with wrong params
-└── MigrationError     a schema migration failed or was edited after it was applied
+├── MigrationError     a schema migration failed or was edited after it was applied
+└── OrchestratorError  the workflow engine refused or lost something
+    ├── NotFoundError          no run / dead letter / approval with that id
+    ├── ReplayRefusedError     a dead letter was already replayed
+    ├── LeaseLostError         this worker's claim on a run expired or was taken over
+    ├── PoisonMessageError     a payload fails validation: quarantine it, never retry
+    ├── StepTimeoutError       a step ran past its timeout
+    ├── CircuitOpenError       a dependency's circuit breaker is open
+    └── ApprovalTimeoutError   nobody approved or rejected in time
 """
 
 from __future__ import annotations
 
 __all__ = [
     "FlowmeterError",
+    "ApprovalTimeoutError",
+    "CircuitOpenError",
+    "LeaseLostError",
     "MigrationError",
+    "NotFoundError",
+    "OrchestratorError",
+    "PoisonMessageError",
     "QueryError",
     "ReadOnlyError",
     "SettingsError",
     "StoreError",
+    "ReplayRefusedError",
+    "StepTimeoutError",
     "StoreLockedError",
 ]
 
@@ -48,3 +64,39 @@ class QueryError(FlowmeterError):
 
 class MigrationError(FlowmeterError):
     """A schema migration failed, or an applied one was changed afterwards."""
+
+
+class OrchestratorError(FlowmeterError):
+    """The workflow engine refused an operation or lost its hold on a run."""
+
+
+class NotFoundError(OrchestratorError):
+    """No run, dead letter or approval has that id."""
+
+
+class ReplayRefusedError(OrchestratorError):
+    """This dead letter was replayed already; a second replay is refused."""
+
+
+class LeaseLostError(OrchestratorError):
+    """This worker's lease on a run expired or another worker holds it now."""
+
+
+class PoisonMessageError(OrchestratorError):
+    """The payload can never succeed (fails validation): quarantine, do not retry."""
+
+
+class StepTimeoutError(OrchestratorError):
+    """A step ran longer than its timeout."""
+
+
+class CircuitOpenError(OrchestratorError):
+    """The dependency's circuit breaker is open; the call was not attempted."""
+
+    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ApprovalTimeoutError(OrchestratorError):
+    """An approval was neither granted nor rejected before its deadline."""
