@@ -406,14 +406,30 @@ class OrchestratorStore:
             ).scalar()
         return float(value) if value is not None else None
 
-    def select(self, table: str, *where: Any, order: Any = None, limit: int = 500) -> list[dict[str, Any]]:
-        """Rows of one engine table as dicts (filters built by the caller from ``table_of``)."""
+    def rows(
+        self, table: str, *, equals: dict[str, Any] | None = None, is_null: tuple[str, ...] = (),
+        order_by: str | None = None, descending: bool = False, limit: int = 500,
+    ) -> list[dict[str, Any]]:
+        """Rows of one engine table as dicts, filtered by column equality / NULL-ness."""
         t = metadata.tables[table]
+        where = [t.c[name] == value for name, value in (equals or {}).items()]
+        where += [t.c[name].is_(None) for name in is_null]
         stmt = sa.select(t).where(*where).limit(limit)
-        if order is not None:
-            stmt = stmt.order_by(order)
+        if order_by is not None:
+            column = t.c[order_by]
+            stmt = stmt.order_by(column.desc() if descending else column)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt).all()]
+
+    def dead_letter_depth(self) -> dict[str, int]:
+        """Unreplayed dead letters per workflow."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(dead_letters.c.workflow, sa.func.count())
+                .where(dead_letters.c.replayed_at.is_(None))
+                .group_by(dead_letters.c.workflow)
+            ).all()
+        return {str(w): int(n) for w, n in rows}
 
     # --- dead letters, audit, approvals, breakers, schedules --------------------------------
     def quarantine(self, conn: Connection, **values: Any) -> int:
@@ -466,7 +482,7 @@ class OrchestratorStore:
 
     def approval(self, run_id: str, name: str) -> dict[str, Any] | None:
         """An approval request, or None."""
-        rows = self.select("fm_approvals", approvals.c.run_id == run_id, approvals.c.name == name)
+        rows = self.rows("fm_approvals", equals={"run_id": run_id, "name": name})
         return rows[0] if rows else None
 
     def request_approval(self, run_id: str, name: str, now: float, deadline: float) -> None:

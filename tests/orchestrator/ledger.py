@@ -14,6 +14,7 @@ class Ledger:
 
     def __init__(self, dsn: str, schema: str | None = None) -> None:
         self.dsn, self.schema = dsn, schema
+        self._conn: Any = None
         with self._connect() as conn:
             cur = conn.cursor()
             cur.execute(
@@ -36,14 +37,16 @@ class Ledger:
 
     def apply(self, key: str, amount: int, run_id: str, pid: int) -> None:
         """Record the attempt; apply the effect only if this key was never applied."""
-        with self._connect() as conn:
-            cur = conn.cursor()
-            cur.execute(self._sql("INSERT INTO ledger_attempts VALUES (?, ?, ?)"), (key, run_id, pid))
-            cur.execute(
-                self._sql("INSERT INTO ledger_effects VALUES (?, ?) ON CONFLICT (key) DO NOTHING"),
-                (key, amount),
-            )
-            conn.commit()
+        if self._conn is None:
+            self._conn = self._connect()
+        conn = self._conn
+        cur = conn.cursor()
+        cur.execute(self._sql("INSERT INTO ledger_attempts VALUES (?, ?, ?)"), (key, run_id, pid))
+        cur.execute(
+            self._sql("INSERT INTO ledger_effects VALUES (?, ?) ON CONFLICT (key) DO NOTHING"),
+            (key, amount),
+        )
+        conn.commit()
 
     def rows(self, table: str) -> list[tuple[Any, ...]]:
         """Every row of ledger_attempts or ledger_effects."""
