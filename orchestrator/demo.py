@@ -118,10 +118,12 @@ def backfill(
     with engine.store.tx() as conn:
         for n, (at, workflow, tenant, line, manual) in enumerate(arrivals):
             payload = catalog.make_payload(workflow, n, rng, tenant, line)
-            engine.store.insert_run(conn, **engine.run_values(
+            values = engine.run_values(
                 workflow, payload, at, correlation_id=f"{payload['id']}", tenant_id=tenant,
                 product_line=line, entity_type=workflow.split("_")[0], entity_id=payload["id"],
-                mode="manual" if manual else "automated"))  # fmt: skip
+                mode="manual" if manual else "automated")  # fmt: skip
+            values["id"] = f"{rng.getrandbits(128):032x}"  # seeded: a backfill is reproducible
+            engine.store.insert_run(conn, **values)
     executions = 0
     from orchestrator.api import OrchestratorAPI
 
