@@ -58,11 +58,12 @@ class DemoPlan:
         return self.start + days * DAY
 
     def outage(self) -> tuple[float, float]:
-        """The ERP outage window (late in the window, mid-morning)."""
-        day = self.start + max(0.0, math.floor((self.end - self.start) / DAY) - 4) * DAY
-        day -= day % DAY  # midnight UTC
-        while int(day // DAY + 4) % 7 >= 5 and day - DAY >= self.start:
-            day -= DAY  # a weekday, when the traffic is
+        """The ERP outage: 10:00-12:00 UTC on the weekday nearest to three days before the end."""
+        first = math.ceil(self.start / DAY) * DAY
+        days = [first + n * DAY for n in range(int((self.end - first) // DAY) + 1)]
+        days = [d for d in days if d + 12 * 3600 <= self.end] or [first]
+        weekdays = [d for d in days if int(d // DAY + 4) % 7 < 5] or days
+        day = min(weekdays, key=lambda d: abs(d - (self.end - 3 * DAY)))
         return day + 10 * 3600, day + 12 * 3600
 
 
