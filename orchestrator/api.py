@@ -63,8 +63,7 @@ class OrchestratorAPI:
     @classmethod
     def from_settings(cls, settings: Settings) -> OrchestratorAPI:
         """An API on the configured state database (SQLite file by default)."""
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(OrchestratorStore(settings.orchestrator_dsn))
+        return cls(OrchestratorStore.from_settings(settings))
 
     def close(self) -> None:
         """Release the database connections."""

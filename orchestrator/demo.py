@@ -165,8 +165,7 @@ def run_backfill(
 
     finish = end if end is not None else time.time()
     plan = DemoPlan(start=finish - days * DAY, end=finish, seed=seed)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    state = OrchestratorStore(settings.orchestrator_dsn)
+    state = OrchestratorStore.from_settings(settings)
     clock = VirtualClock(start=plan.start)
     engine = Engine(state, telemetry=telemetry, clock=clock, seed=seed,
                     lease_seconds=settings.lease_seconds, breaker_reset=120.0)  # fmt: skip
@@ -177,7 +176,7 @@ def run_backfill(
     finally:
         engine.close()
         state.close()
-    counts = OrchestratorStore(settings.orchestrator_dsn)
+    counts = OrchestratorStore.from_settings(settings)
     try:
         stats.update(counts.counts())
         stats["dead_letters"] = sum(counts.dead_letter_depth().values())

@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 
 from models.errors import LeaseLostError, NotFoundError, ReplayRefusedError
+from models.settings import Settings
 
 __all__ = ["ACTIVE", "TERMINAL", "Lease", "OrchestratorStore", "RunRecord"]
 
@@ -157,6 +159,16 @@ _INSERT_STEP = sa.insert(steps).values(
     run_id=B("rid"), step_key=B("key"), finished_at=B("at"),
     **{c: B(f"v_{c}", required=False) for c in _STEP_COLUMNS},
 )  # fmt: skip
+_PG_FENCED = _FENCE.returning(runs.c.id).cte("fenced")
+_pg_upsert = pg_insert(steps).from_select(
+    ["run_id", "step_key", "finished_at", *_STEP_COLUMNS],
+    sa.select(_PG_FENCED.c.id, B("key"), B("at"),
+              *(B(f"v_{c}", type_=steps.c[c].type) for c in _STEP_COLUMNS)),
+)  # fmt: skip
+_PG_FENCED_UPSERT = _pg_upsert.on_conflict_do_update(
+    index_elements=["run_id", "step_key"],
+    set_={c: _pg_upsert.excluded[c] for c in ("finished_at", *_STEP_COLUMNS)},
+).returning(steps.c.run_id)
 _CHECKPOINTS = sa.select(steps).where(steps.c.run_id == B("rid"))
 _RECALL = sa.select(idempotency.c.result).where(
     idempotency.c.key == B("key"), idempotency.c.expires_at > B("now")
@@ -221,13 +233,22 @@ class Lease:
 class OrchestratorStore:
     """Engine state in SQLite or PostgreSQL; creates its tables on open."""
 
-    def __init__(self, dsn: str, *, schema: str | None = None) -> None:
+    def __init__(
+        self, dsn: str, *, schema: str | None = None, synchronous_commit: bool = True
+    ) -> None:
         self.dsn = dsn
         self.is_postgres = dsn.startswith("postgresql")
         if self.is_postgres:
-            args: dict[str, Any] = {"options": f"-csearch_path={schema}"} if schema else {}
+            options = [f"-csearch_path={schema}"] if schema else []
+            if not synchronous_commit:
+                # A PostgreSQL crash may forget the last few hundred ms of commits; those
+                # steps then run again (at-least-once, as after a worker crash).
+                options.append("-csynchronous_commit=off")
+            args: dict[str, Any] = {"options": " ".join(options)} if options else {}
+            # No pre-ping: it costs a round trip per transaction; a dead connection fails
+            # the transaction, which the engine treats like any other failed write.
             self.engine: Engine = sa.create_engine(
-                dsn, connect_args=args, pool_size=4, max_overflow=8, pool_pre_ping=True
+                dsn, connect_args=args, pool_size=4, max_overflow=8
             )
         else:
             self.engine = sa.create_engine(
@@ -236,6 +257,7 @@ class OrchestratorStore:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             sa.event.listen(self.engine, "begin", _sqlite_begin_immediate)
         metadata.create_all(self.engine)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         pick = sa.select(runs.c.id).where(runs.c.status.in_(ACTIVE), runs.c.ready_at <= B("now"))
         pick = pick.order_by(runs.c.ready_at).limit(1)
         if self.is_postgres:
@@ -249,6 +271,16 @@ class OrchestratorStore:
             )
             .returning(*runs.c)
         )  # fmt: skip
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OrchestratorStore:
+        """The configured state database (SQLite in the data dir unless set)."""
+        if settings.orchestrator_dsn.startswith("sqlite"):
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = cls(settings.orchestrator_dsn,
+                    synchronous_commit=settings.orchestrator_sync_commit)  # fmt: skip
+        store.idempotency_ttl = settings.idempotency_ttl_hours * 3600.0
+        return store
 
     @property
     def safe_dsn(self) -> str:
@@ -265,6 +297,17 @@ class OrchestratorStore:
         with self.engine.begin() as conn:
             yield conn
 
+    @contextmanager
+    def one_statement(self) -> Iterator[Connection]:
+        """A connection for one atomic statement: on PostgreSQL in autocommit mode (no
+        BEGIN/COMMIT round trips), on SQLite an ordinary transaction."""
+        if self.is_postgres:
+            with self._autocommit.connect() as conn:
+                yield conn
+        else:
+            with self.engine.begin() as conn:
+                yield conn
+
     # --- submitting and claiming ---------------------------------------------------------
     def insert_run(self, conn: Connection, **values: Any) -> str | None:
         """Insert a run; with a dedupe_key already present return None (no duplicate)."""
@@ -280,7 +323,7 @@ class OrchestratorStore:
     def claim(self, owner: str, now: float, lease_seconds: float) -> RunRecord | None:
         """Atomically take the oldest ready run (SKIP LOCKED / guarded UPDATE)."""
         stmt = self._claim_stmt
-        with self.tx() as conn:
+        with self.one_statement() as conn:
             row = conn.execute(stmt, {"now": now, "owner": owner,
                                       "expires": now + lease_seconds}).first()  # fmt: skip
         return RunRecord.from_row(row) if row is not None else None
@@ -310,13 +353,17 @@ class OrchestratorStore:
 
     def release(self, lease: Lease, now: float, **values: Any) -> None:
         """Leave the run (fenced): finished, rescheduled or waiting, as ``values`` say."""
-        with self.tx() as conn:
-            self.fence(conn, lease, now, 0.0)
-            conn.execute(
-                sa.update(runs)
-                .where(runs.c.id == lease.run_id)
-                .values(lease_owner=None, lease_expires_at=None, **values)
-            )
+        stmt = (
+            sa.update(runs)
+            .where(runs.c.id == lease.run_id, runs.c.lease_owner == lease.owner,
+                   runs.c.lease_token == lease.token, runs.c.status == "running")
+            .values(lease_owner=None, lease_expires_at=None, **values)
+        )  # fmt: skip
+        with self.one_statement() as conn:
+            if conn.execute(stmt).rowcount != 1:
+                raise LeaseLostError(
+                    f"run {lease.run_id}: lease {lease.token} lost by {lease.owner}"
+                )
 
     def update_fenced(self, lease: Lease, now: float, lease_seconds: float, **values: Any) -> None:
         """Change a run this worker still holds (fenced), keeping the lease."""
@@ -358,12 +405,21 @@ class OrchestratorStore:
     ) -> None:
         """Checkpoint a step's outcome (fenced, one transaction; replaces a retrying row)."""
         key = values.pop("idempotency_key", None)
-        with self.tx() as conn:
-            self.fence(conn, lease, now, lease_seconds)
-            conn.execute(_DELETE_STEP, {"rid": lease.run_id, "key": step_key})
-            params = {"rid": lease.run_id, "key": step_key, "at": now}
-            params.update({f"v_{c}": values.get(c) for c in _STEP_COLUMNS})
-            conn.execute(_INSERT_STEP, params)
+        params = {"rid": lease.run_id, "key": step_key, "at": now}
+        params.update({f"v_{c}": values.get(c) for c in _STEP_COLUMNS})
+        with self.one_statement() if key is None else self.tx() as conn:
+            if self.is_postgres:
+                # One round trip: the lease check-and-renew and the upsert in one statement.
+                fenced = {"owner": lease.owner, "token": lease.token,
+                          "expires": now + lease_seconds}  # fmt: skip
+                if conn.execute(_PG_FENCED_UPSERT, {**params, **fenced}).first() is None:
+                    raise LeaseLostError(
+                        f"run {lease.run_id}: lease {lease.token} lost by {lease.owner}"
+                    )
+            else:
+                self.fence(conn, lease, now, lease_seconds)
+                conn.execute(_DELETE_STEP, {"rid": lease.run_id, "key": step_key})
+                conn.execute(_INSERT_STEP, params)
             if key is not None and values.get("status") == "ok":
                 self._remember(conn, key, values.get("output") or "null", now)
 

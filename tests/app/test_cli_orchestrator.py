@@ -51,7 +51,9 @@ def test_dlq_list_show_replay_and_refused_second_replay(data_dir: Path) -> None:
     assert shown.exit_code == 0
     assert '"amount": 7' in shown.output and "pay_refund" in shown.output
 
-    first = runner.invoke(cli, ["dlq", "replay", letter_id, "--reason", "payments back", "--actor", "ana"])
+    first = runner.invoke(
+        cli, ["dlq", "replay", letter_id, "--reason", "payments back", "--actor", "ana"]
+    )
     assert first.exit_code == 0, first.output
     assert f"run {run_id} is queued again from step pay_refund" in first.output
     second = runner.invoke(cli, ["dlq", "replay", letter_id, "--reason", "again"])

@@ -64,6 +64,10 @@ def test_backfill_writes_history_at_simulated_times_with_manual_runs_before_go_l
     letters = api.dead_letters()
     assert len(letters) == stats["dead_letters"] > 0
     assert "retries_exhausted" in {d["reason"] for d in letters}  # the ERP outage
-    events = [e for s in spans.get_finished_spans() for e in s.events if e.name == "breaker.state_change"]
-    assert ("closed", "open") in {(e.attributes["breaker.from"], e.attributes["breaker.to"]) for e in events}  # type: ignore[index]
+    events = [
+        e for s in spans.get_finished_spans() for e in s.events if e.name == "breaker.state_change"
+    ]
+    assert ("closed", "open") in {
+        (e.attributes["breaker.from"], e.attributes["breaker.to"]) for e in events
+    }  # type: ignore[index]
     api.close()
