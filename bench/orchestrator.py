@@ -137,7 +137,7 @@ def pg_workers(runs: int, processes: int, sync: str = "on") -> float:
                 text=True,
                 cwd=REPO,
                 env={**os.environ, "BENCH_STEPS": str(STEPS)},
-            )  # fmt: skip
+            )
             for _ in range(processes)
         ]
         for p in procs:

@@ -20,9 +20,9 @@ FlowmeterError
 from __future__ import annotations
 
 __all__ = [
-    "FlowmeterError",
     "ApprovalTimeoutError",
     "CircuitOpenError",
+    "FlowmeterError",
     "LeaseLostError",
     "MigrationError",
     "NotFoundError",
@@ -30,10 +30,10 @@ __all__ = [
     "PoisonMessageError",
     "QueryError",
     "ReadOnlyError",
-    "SettingsError",
-    "StoreError",
     "ReplayRefusedError",
+    "SettingsError",
     "StepTimeoutError",
+    "StoreError",
     "StoreLockedError",
 ]
 
