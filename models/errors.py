@@ -7,14 +7,18 @@ FlowmeterError
 │   └── ReadOnlyError      a write was sent through the read-only path
 ├── QueryError         a named query is missing, malformed, or called with wrong params
 ├── MigrationError     a schema migration failed or was edited after it was applied
-└── KpiContractError   a KPI event (or a batch or file of them) breaks the KPI contract
+├── KpiContractError   a KPI event (or a batch or file of them) breaks the KPI contract
+└── IngestError        a telemetry request was refused (status = the HTTP status to answer)
+    └── BackpressureError  the ingest buffer is full; retry after ``retry_after`` seconds
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "BackpressureError",
     "FlowmeterError",
     "KpiContractError",
+    "IngestError",
     "MigrationError",
     "QueryError",
     "ReadOnlyError",
@@ -54,3 +58,17 @@ class MigrationError(FlowmeterError):
 
 class KpiContractError(FlowmeterError):
     """A KPI event breaks the contract; the message names the field and the problem."""
+class IngestError(FlowmeterError):
+    """A telemetry request was refused; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class BackpressureError(IngestError):
+    """The ingest buffer is full: answer 429 / RESOURCE_EXHAUSTED and retry later."""
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message, status=429)
+        self.retry_after = retry_after
