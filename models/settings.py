@@ -196,6 +196,7 @@ class Settings:
         10000,
         _positive_int,
         "Most KPI events in one `POST /v1/kpi` request; a bigger batch is refused whole.",
+    )
     ingest_retry_max_seconds: float = _setting(
         "FLOWMETER_INGEST_RETRY_MAX_SECONDS",
         30.0,
