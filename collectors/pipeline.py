@@ -336,14 +336,28 @@ class Pipeline:
         return False
 
     def _insert(self, signal: str, segment: Segment) -> None:
+        """One segment into the store; replaying it after a crash inserts nothing twice.
+
+        Every INSERT carries ``insert_deduplication_token`` = signal, segment name and table,
+        and the tables keep a deduplication window (sql/schema/100_collectors_traces.sql), so
+        a segment whose insert succeeded but whose file survived a crash is skipped on replay.
+        """
         data = segment.path.read_bytes()
+        token = f"{signal}-{segment.path.stem}"
         records = read_records(data, str(segment.path))
         if signal == "traces":
             framed = [_VarintBytes(len(r)) + r for r in records]
             if sum(map(len, framed)) != len(data):  # a torn tail was cut off
                 data = b"".join(framed)
             self.store.insert_raw(
-                TRACES_STAGING, data, "Protobuf", settings={"format_schema": self._proto}
+                TRACES_STAGING,
+                data,
+                "Protobuf",
+                settings={
+                    "format_schema": self._proto,
+                    "insert_deduplication_token": token,
+                    "deduplicate_blocks_in_dependent_materialized_views": 1,
+                },
             )
         elif signal == "logs":
             requests = [ExportLogsServiceRequest.FromString(r) for r in records]
@@ -353,8 +367,19 @@ class Pipeline:
             if events:
                 write_kpi_events(self.store, events)  # idempotent: first, so a retry is safe
             cols = self.decoder.logs(requests)
-            self.store.insert("otel_logs", cols.data, cols.names, column_oriented=True)
+            self._insert_columns("otel_logs", cols.names, cols.data, token)
         else:
             metrics = [ExportMetricsServiceRequest.FromString(r) for r in records]
             for table, cols in self.decoder.metrics(metrics).items():
-                self.store.insert(table, cols.data, cols.names, column_oriented=True)
+                self._insert_columns(table, cols.names, cols.data, token)
+
+    def _insert_columns(
+        self, table: str, names: tuple[str, ...], data: list[list[Any]], token: str
+    ) -> None:
+        self.store.insert(
+            table,
+            data,
+            names,
+            column_oriented=True,
+            settings={"insert_deduplication_token": f"{token}-{table}"},
+        )

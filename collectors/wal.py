@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,7 +62,7 @@ class WriteAheadLog:
         self._lock = threading.Lock()  # guards the active file and counters
         self._sync_lock = threading.Lock()  # one fsync at a time
         existing = sorted(directory.glob(f"*{_SUFFIX}"))
-        self._next = int(existing[-1].stem) + 1 if existing else 1
+        self._last_name = existing[-1].stem if existing else ""
         self.leftovers: list[Path] = existing
         self._fd = -1
         self._path: Path | None = None
@@ -72,8 +73,13 @@ class WriteAheadLog:
         self._fsync_dir()
 
     def _open(self) -> None:
-        self._path = self.directory / f"{self._next:012d}{_SUFFIX}"
-        self._next += 1
+        # Names never repeat (nanosecond clock, forced past the last one): a segment's name
+        # is part of its insert's deduplication token.
+        name = f"{time.time_ns():020d}"
+        if name <= self._last_name:
+            name = f"{int(self._last_name) + 1:020d}"
+        self._last_name = name
+        self._path = self.directory / f"{name}{_SUFFIX}"
         self._fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._written = self._synced = 0
         self._active_rows = 0

@@ -6,6 +6,17 @@
 -- writing values exactly as the Collector's clickhouseexporter does, and redacting attribute
 -- values whose key matches the receiver's redaction pattern (kept in ingest_config).
 
+-- Idempotent WAL replay: every insert of a WAL segment carries insert_deduplication_token,
+-- and these tables remember the last 1000 insert blocks, so replaying a segment whose insert
+-- had succeeded just before a crash adds nothing.
+ALTER TABLE otel_traces MODIFY SETTING non_replicated_deduplication_window = 1000;
+ALTER TABLE otel_logs MODIFY SETTING non_replicated_deduplication_window = 1000;
+ALTER TABLE otel_metrics_sum MODIFY SETTING non_replicated_deduplication_window = 1000;
+ALTER TABLE otel_metrics_gauge MODIFY SETTING non_replicated_deduplication_window = 1000;
+ALTER TABLE otel_metrics_histogram MODIFY SETTING non_replicated_deduplication_window = 1000;
+ALTER TABLE otel_metrics_exponential_histogram MODIFY SETTING non_replicated_deduplication_window = 1000;
+ALTER TABLE otel_metrics_summary MODIFY SETTING non_replicated_deduplication_window = 1000;
+
 -- The running receiver's ingest settings; it rewrites the one row at start.
 CREATE TABLE IF NOT EXISTS ingest_config (
     redact_regex String,

@@ -40,3 +40,28 @@ def rows(store: Store, sql: str) -> list[dict[str, Any]]:
     """Ad hoc read through the read-only path, as dicts."""
     names, values = store.read_only(sql)
     return [dict(zip(names, row, strict=True)) for row in values]
+
+
+@pytest.fixture
+def make_receivers(
+    make_pipeline: Callable[..., Pipeline],
+) -> Iterator[Callable[..., tuple[Pipeline, Any, Any]]]:
+    """Start a pipeline plus both receivers on free ports: (pipeline, http, grpc)."""
+    from collectors.grpc_receiver import GrpcReceiver
+    from collectors.http_receiver import HttpReceiver
+
+    running: list[Any] = []
+
+    def make(**overrides: Any) -> tuple[Pipeline, Any, Any]:
+        pipeline = make_pipeline(**overrides)
+        http = HttpReceiver(pipeline.settings, pipeline, port=0)
+        grpc = GrpcReceiver(pipeline.settings, pipeline, port=0)
+        http.start()
+        running.append(http)
+        grpc.start()
+        running.append(grpc)
+        return pipeline, http, grpc
+
+    yield make
+    for receiver in reversed(running):
+        receiver.stop(2)
