@@ -7,6 +7,9 @@ FlowmeterError
 │   └── ReadOnlyError      a write was sent through the read-only path
 ├── QueryError         a named query is missing, malformed, or called with wrong params
 ├── MigrationError     a schema migration failed or was edited after it was applied
+├── KpiContractError   a KPI event (or a batch or file of them) breaks the KPI contract
+├── IngestError        a telemetry request was refused (status = the HTTP status to answer)
+│   └── BackpressureError  the ingest buffer is full; retry after ``retry_after`` seconds
 └── OrchestratorError  the workflow engine refused or lost something
     ├── NotFoundError          no run / dead letter / approval with that id
     ├── ReplayRefusedError     a dead letter was already replayed
@@ -21,8 +24,11 @@ from __future__ import annotations
 
 __all__ = [
     "ApprovalTimeoutError",
+    "BackpressureError",
     "CircuitOpenError",
     "FlowmeterError",
+    "IngestError",
+    "KpiContractError",
     "LeaseLostError",
     "MigrationError",
     "NotFoundError",
@@ -64,6 +70,26 @@ class QueryError(FlowmeterError):
 
 class MigrationError(FlowmeterError):
     """A schema migration failed, or an applied one was changed afterwards."""
+
+
+class KpiContractError(FlowmeterError):
+    """A KPI event breaks the contract; the message names the field and the problem."""
+
+
+class IngestError(FlowmeterError):
+    """A telemetry request was refused; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class BackpressureError(IngestError):
+    """The ingest buffer is full: answer 429 / RESOURCE_EXHAUSTED and retry later."""
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message, status=429)
+        self.retry_after = retry_after
 
 
 class OrchestratorError(FlowmeterError):

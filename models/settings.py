@@ -198,6 +198,18 @@ class Settings:
     max_attributes: int = _setting(
         "FLOWMETER_MAX_ATTRIBUTES", 128, _positive_int, "Most attributes kept on one record."
     )
+    kpi_max_events: int = _setting(
+        "FLOWMETER_KPI_MAX_EVENTS",
+        10000,
+        _positive_int,
+        "Most KPI events in one `POST /v1/kpi` request; a bigger batch is refused whole.",
+    )
+    ingest_retry_max_seconds: float = _setting(
+        "FLOWMETER_INGEST_RETRY_MAX_SECONDS",
+        30.0,
+        _positive_float,
+        "Longest wait between retries of a failed store insert (data waits in the WAL).",
+    )
     tls_cert: Path | None = _setting(
         "FLOWMETER_TLS_CERT", None, _optional_path, "PEM certificate: receivers serve TLS."
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from collectors.service import build_receivers
 from models.db import Store, set_current_store
 from models.lifecycle import Service
 from models.migrations import migrate
@@ -29,6 +30,7 @@ STOP_BUDGET_SECONDS = 8.0
 def build_services(settings: Settings, store: Store, *, demo: bool) -> list[Service]:
     """The components this process runs besides the dashboard, in start order."""
     services: list[Service] = []
+    services.extend(build_receivers(settings, store))
     from app.cli.orchestrator import telemetry_for
     from orchestrator.service import OrchestratorService
 
