@@ -187,3 +187,14 @@ def approval_flow(payload: dict[str, Any]) -> str:
 
 if __name__ == "__main__":
     sys.exit("import me")
+
+
+@step("summarise_window")
+def summarise_window(start: float, end: float) -> str:
+    calls.append(f"window:{int(start)}-{int(end)}")
+    return "ok"
+
+
+@workflow("nightly_batch")
+def nightly_batch(payload: dict[str, Any]) -> str:
+    return str(summarise_window(payload["window_start"], payload["window_end"]))
