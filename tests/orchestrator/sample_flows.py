@@ -198,3 +198,23 @@ def summarise_window(start: float, end: float) -> str:
 @workflow("nightly_batch")
 def nightly_batch(payload: dict[str, Any]) -> str:
     return str(summarise_window(payload["window_start"], payload["window_end"]))
+
+
+finished = threading.Event()
+finish_after = {"left": 0}
+_finish_lock = threading.Lock()
+
+
+@step("tally")
+def tally(n: int) -> int:
+    with _finish_lock:
+        calls.append(f"tally:{n}")
+        finish_after["left"] -= 1
+        if finish_after["left"] == 0:
+            finished.set()
+    return n
+
+
+@workflow("tally_flow")
+def tally_flow(payload: dict[str, Any]) -> int:
+    return int(tally(payload["n"]))
