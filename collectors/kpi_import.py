@@ -112,6 +112,9 @@ class KpiFile:
             except ValueError as exc:
                 yield line_no, BadRow(line_no, f"not valid JSON ({exc})")
                 continue
+            except RecursionError:
+                yield line_no, BadRow(line_no, "JSON nested too deeply")
+                continue
             if not isinstance(record, dict):
                 yield line_no, BadRow(line_no, "expected a JSON object per line")
                 continue
@@ -154,7 +157,7 @@ class KpiFile:
                 if name == "attributes":
                     try:
                         record[name] = json.loads(cell, strict=False)  # multi-line cells
-                    except ValueError:
+                    except (ValueError, RecursionError):
                         problem = 'attributes: not a JSON object (write {"key": "value"})'
                 else:
                     record[name] = cell

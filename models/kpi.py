@@ -381,6 +381,8 @@ def parse_kpi_batch(
         document = json.loads(body, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError) as exc:
         raise KpiContractError(f"body: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise KpiContractError("body: JSON nested too deeply") from None
     if not isinstance(document, dict) or not isinstance(document.get("events"), list):
         raise KpiContractError('body: expected a JSON object {"events": [...]}')
     unknown = sorted(set(document) - {"events"})

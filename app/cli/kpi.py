@@ -21,8 +21,12 @@ def _list_bad_rows(report: ImportReport) -> None:
         click.echo(f"... and {report.bad_count - SHOWN_BAD_ROWS} more bad rows", err=True)
 
 
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _rows(count: int) -> str:
-    return f"{count} row{'' if count == 1 else 's'}"
+    return _plural(count, "row")
 
 
 @click.command("kpi")
@@ -43,8 +47,9 @@ def import_kpi_command(file: Path, skip_bad: bool, tenant: str | None) -> None:
     if checked.bad_count:
         _list_bad_rows(checked)
         if not skip_bad:
+            verb = "breaks" if checked.bad_count == 1 else "break"
             raise click.ClickException(
-                f"{file.name}: {_rows(checked.bad_count)} break the KPI contract; nothing was "
+                f"{file.name}: {_rows(checked.bad_count)} {verb} the KPI contract; nothing was "
                 "imported (fix them, or pass --skip-bad to import the other rows)"
             )
     store = open_store()
@@ -55,7 +60,7 @@ def import_kpi_command(file: Path, skip_bad: bool, tenant: str | None) -> None:
         store.close()
     already = report.valid - report.written
     click.echo(
-        f"{file.name}: {report.written} new KPI events imported; "
+        f"{file.name}: {_plural(report.written, 'new KPI event')} imported; "
         f"{already} already stored or repeated in the file; "
         f"{_rows(report.bad_count)} skipped as bad"
     )

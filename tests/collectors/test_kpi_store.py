@@ -108,3 +108,16 @@ def test_empty_batch_writes_nothing(store: Store) -> None:
     assert write_kpi_events(store, []) == 0
     _, rows = store.read_only("SELECT count() FROM business_events")
     assert rows == [(0,)]
+
+
+def test_amounts_keep_their_exact_value(store: Store) -> None:
+    events = [
+        _event("exp", amount=Decimal("1E+2"), currency="EUR"),
+        _event("max", amount="-99999999999999.9999", currency="EUR"),
+        _event("small", amount="0.0001", currency="JPY"),
+    ]
+    write_kpi_events(store, events)
+    _, rows = store.read_only(
+        "SELECT event_id, toString(amount) FROM business_events ORDER BY event_id"
+    )
+    assert rows == [("exp", "100"), ("max", "-99999999999999.9999"), ("small", "0.0001")]

@@ -268,6 +268,20 @@ def test_batch_json_numbers_for_money_stay_exact() -> None:
     assert events[0].amount == Decimal("0.3")
 
 
+def test_batch_non_finite_numbers_are_rejected() -> None:
+    body = (
+        b'{"events": [{"event_id": "a", "ts": "2026-11-25T10:00:00Z", "kpi": "x", "value": 1e400},'
+        b' {"event_id": "b", "ts": "2026-11-25T10:00:00Z", "kpi": "x", "amount": "NaN",'
+        b' "currency": "EUR"}]}'
+    )
+    events, rejections = parse_kpi_batch(body, max_events=2)
+    assert events == []
+    assert [r.reason.split(" (got")[0] for r in rejections] == [
+        "value: Input should be a finite number",
+        "amount: Input should be a finite number",
+    ]
+
+
 def test_batch_tenant_overrides_every_event() -> None:
     events, _ = parse_kpi_batch(
         _body([_record(event_id="a", tenant_id="x"), _record(event_id="b")]),
@@ -285,6 +299,8 @@ def test_batch_tenant_overrides_every_event() -> None:
         (b"[]", 'body: expected a JSON object {"events": [...]}'),
         (b'{"events": {}}', 'body: expected a JSON object {"events": [...]}'),
         (b'{"events": [], "extra": 1}', "body: unknown keys ['extra']"),
+        (b"[" * 100_000, "body: JSON nested too deeply"),
+        (b'{"events": [{"value": ' + b"9" * 5000 + b"}]}", "body: not valid JSON"),
     ],
 )
 def test_malformed_body_is_refused_whole(body: bytes, expected: str) -> None:

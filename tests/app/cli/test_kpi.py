@@ -85,7 +85,7 @@ def test_jsonl_file_and_bad_header(tmp_path: Path) -> None:
     )
     result = _flowmeter(["import", "kpi", str(path)], data)
     assert result.returncode == 0, result.stderr
-    assert "1 new KPI events imported" in result.stdout
+    assert "kpis.jsonl: 1 new KPI event imported" in result.stdout
 
     header = tmp_path / "wrong.csv"
     header.write_text("event_id,when,kpi\n", encoding="utf-8")
