@@ -87,7 +87,18 @@ def test_float_amount_keeps_its_decimal_digits() -> None:
     assert event.amount == Decimal("12.34")
     # float arithmetic noise is not silently rounded away: money must be exact
     message = _log_error({"event.id": "e", "kpi.amount": 0.1 + 0.2, "kpi.currency": "USD"})
-    assert message.startswith("kpi.amount: Decimal input should have no more than 4 decimal")
+    assert message.startswith("kpi.amount: at most 4 decimal places")
+
+
+def test_amount_limits_of_the_decimal_18_4_column() -> None:
+    assert _log({"event.id": "e", "kpi.amount": "1.50000", "kpi.currency": "EUR"}).amount == (
+        Decimal("1.5")
+    )  # trailing zeros are not extra precision
+    biggest = "99999999999999.9999"
+    assert _log({"event.id": "e", "kpi.amount": biggest, "kpi.currency": "EUR"}).amount == (
+        Decimal(biggest)
+    )
+    assert _log({"event.id": "e", "kpi.amount": -7, "kpi.currency": "EUR"}).amount == -7
 
 
 def test_non_string_attributes_become_strings() -> None:
@@ -133,9 +144,10 @@ def test_empty_event_id_is_missing() -> None:
         ({"kpi.amount": "10", "kpi.currency": "usd"}, "kpi.currency: not an ISO 4217"),
         ({"kpi.amount": "10", "kpi.currency": "EURO"}, "kpi.currency: not an ISO 4217"),
         ({"kpi.amount": "10", "kpi.currency": "XXX"}, "kpi.currency: not an ISO 4217"),
-        ({"kpi.amount": "1.23456", "kpi.currency": "EUR"}, "kpi.amount: Decimal input should"),
+        ({"kpi.amount": "1.23456", "kpi.currency": "EUR"}, "kpi.amount: at most 4 decimal"),
         ({"kpi.amount": "ten", "kpi.currency": "EUR"}, "kpi.amount: Input should be a valid"),
-        ({"kpi.amount": "1" * 15, "kpi.currency": "EUR"}, "kpi.amount: Decimal input should"),
+        ({"kpi.amount": "1" * 15, "kpi.currency": "EUR"}, "kpi.amount: at most 14 digits"),
+        ({"kpi.amount": "1e30", "kpi.currency": "EUR"}, "kpi.amount: at most 14 digits"),
         ({"kpi.value": "many"}, "kpi.value: Input should be a valid number"),
         ({"kpi.value": True}, "kpi.value: expected a number, got a boolean"),
         ({"kpi.value": float("nan")}, "kpi.value: Input should be a finite number"),
