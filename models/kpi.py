@@ -420,7 +420,8 @@ def parse_kpi_batch(
         try:
             events.append(kpi_event_from_record(item, tenant=tenant))
         except KpiContractError as exc:
-            known_id = event_id if isinstance(event_id, str) and event_id else None
+            # an over-long (hence invalid) id is echoed shortened, never whole
+            known_id = event_id[:256] if isinstance(event_id, str) and event_id else None
             rejections.append(KpiRejection(index, known_id, str(exc)))
     return events, rejections
 

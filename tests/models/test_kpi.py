@@ -274,6 +274,13 @@ def test_batch_keeps_valid_events_and_rejects_the_others() -> None:
     ]
 
 
+def test_rejection_echoes_an_overlong_event_id_shortened() -> None:
+    events, rejections = parse_kpi_batch(_body([_record(event_id="x" * 10_000)]), max_events=1)
+    assert events == []
+    assert rejections[0].event_id == "x" * 256
+    assert rejections[0].reason.startswith("event_id: String should have at most 256 characters")
+
+
 def test_batch_json_numbers_for_money_stay_exact() -> None:
     body = b'{"events": [{"event_id": "e", "ts": "2026-11-25T10:00:00Z", "kpi": "x", "amount": 0.3, "currency": "EUR"}]}'
     events, _ = parse_kpi_batch(body, max_events=1)
