@@ -366,7 +366,8 @@ def kpi_event_from_log(
                 extra[key] = _attribute_text(value)
         elif key in _NUMERIC_WIRE:
             if value is not None and value != "":
-                fields[field] = _wire_number(value)
+                # amounts from doubles keep their shortest repr; a version 1.0 stays a float
+                fields[field] = value if key == "schema_version" else _wire_number(value)
         else:
             text = _attribute_text(value)
             if text:
@@ -375,10 +376,6 @@ def kpi_event_from_log(
         fields["attributes"] = extra
     if tenant is not None:
         fields["tenant_id"] = tenant
-    if "schema_version" in fields and isinstance(fields["schema_version"], Decimal):
-        # a double attribute 1.0 is still version 1
-        version = fields["schema_version"]
-        fields["schema_version"] = int(version) if version == int(version) else version
     try:
         return KpiEvent.model_validate(fields)
     except ValidationError as exc:

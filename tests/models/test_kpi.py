@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.errors import KpiContractError
 from models.kpi import (
@@ -123,6 +125,11 @@ def test_non_string_attributes_become_strings() -> None:
     }
 
 
+@pytest.mark.parametrize("version", [1, 1.0, "1"])
+def test_schema_version_one_in_any_attribute_type(version: object) -> None:
+    assert _log({"event.id": "e", "schema_version": version}).schema_version == 1
+
+
 def test_token_tenant_overrides_payload_tenant() -> None:
     assert _log({"event.id": "e", "tenant.id": "spoofed"}, tenant="acme").tenant_id == "acme"
     assert _log({"event.id": "e"}, tenant="acme").tenant_id == "acme"
@@ -154,6 +161,8 @@ def test_empty_event_id_is_missing() -> None:
         ({"schema_version": 2}, "schema_version: version 2 is newer than this Flowmeter"),
         ({"schema_version": 0}, "schema_version: Input should be greater than or equal to 1"),
         ({"schema_version": "v1"}, "schema_version: Input should be a valid integer"),
+        ({"schema_version": 1.5}, "schema_version: Input should be a valid integer"),
+        ({"schema_version": float("nan")}, "schema_version: Input should be a finite number"),
         ({"entity.id": "x" * 257}, "entity.id: String should have at most 256 characters"),
     ],
 )
@@ -350,3 +359,56 @@ def test_rows_follow_the_columns() -> None:
     assert row["entity_id"] == ""  # absent optional text is an empty string in the table
     assert row["attributes"] == {"a": "b"}
     assert row["schema_version"] == 1
+
+
+# --- never a crash: random input only ever yields events or KpiContractError ----------------
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_FIELD_NAMES = st.sampled_from([*KPI_COLUMNS, "colour"])
+_ATTRIBUTE_NAMES = st.sampled_from(["event.id", "kpi.value", "kpi.amount", "kpi.currency",
+                                    "schema_version", "tenant.id", "entity.id", "other"])  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=200))
+def test_random_bytes_never_crash_the_batch_parser(body: bytes) -> None:
+    try:
+        events, rejections = parse_kpi_batch(body, max_events=10)
+    except KpiContractError:
+        return
+    assert len(events) + len(rejections) <= 10
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.dictionaries(_FIELD_NAMES, _JSON, max_size=6), max_size=5))
+def test_random_events_are_kept_or_rejected_one_by_one(items: list[dict[str, Any]]) -> None:
+    body = json.dumps({"events": items}, allow_nan=True).encode()
+    events, rejections = parse_kpi_batch(body, max_events=10)
+    assert len(events) + len(rejections) == len(items)
+    assert all(r.reason for r in rejections)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(
+        _ATTRIBUTE_NAMES,
+        _JSON | st.binary(max_size=8) | st.decimals(allow_nan=True),
+        max_size=6,
+    ),
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),
+)
+def test_random_log_attributes_never_crash(attributes: dict[str, object], ts_ns: int) -> None:
+    try:
+        event = kpi_event_from_log("kpi.x", attributes, timestamp_ns=ts_ns)
+    except KpiContractError as exc:
+        assert str(exc)
+        return
+    assert event.kpi == "x"
+    columns, rows = kpi_rows([event])
+    assert len(rows[0]) == len(columns)
