@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -44,6 +45,7 @@ KPI_FIELDS: tuple[str, ...] = tuple(KpiEvent.model_fields)
 _REQUIRED = tuple(name for name, info in KpiEvent.model_fields.items() if info.is_required())
 
 Progress = Callable[[int], None]
+_BARE_CR = re.compile(r"(?<=\r)(?!\n)")  # split after a \r that is not part of \r\n
 
 
 def _no_progress(_: int) -> None:
@@ -128,6 +130,10 @@ class KpiFile:
             raise KpiContractError(
                 f"{self.path.name}: empty file, expected a header line"
             ) from None
+        except csv.Error as exc:
+            raise KpiContractError(
+                f"{self.path.name} line 1 (header): unreadable CSV ({exc})"
+            ) from None
         self._check_header(header)
         while True:
             line_no = reader.line_num + 1
@@ -180,14 +186,24 @@ class KpiFile:
 
 
 def _text_lines(handle: BinaryIO, name: str, progress: Progress) -> Iterator[str]:
-    """Decoded lines (newline kept, BOM dropped), reporting the bytes read."""
-    for line_no, raw in enumerate(handle, start=1):
+    """Decoded lines (newline kept, BOM dropped), reporting the bytes read.
+
+    Lines end at \n, \r\n or a bare \r (old Mac files), as csv expects of a file opened
+    with newline="".
+    """
+    line_no = 0
+    for raw in handle:
         progress(len(raw))
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            raise KpiContractError(f"{name} line {line_no}: not UTF-8 text") from None
-        yield text.removeprefix("\ufeff") if line_no == 1 else text
+            raise KpiContractError(f"{name} line {line_no + 1}: not UTF-8 text") from None
+        if line_no == 0:
+            text = text.removeprefix("\ufeff")
+        for line in _BARE_CR.split(text) if "\r" in text else (text,):
+            if line:
+                line_no += 1
+                yield line
 
 
 def validate_kpi_file(kpi_file: KpiFile, progress: Progress = _no_progress) -> ImportReport:

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from collectors.kpi_import import BadRow, KpiFile, import_kpi_file, validate_kpi_file
 from models.db import Store
@@ -89,6 +91,15 @@ def test_unknown_file_type_and_non_utf8_are_refused(tmp_path: Path) -> None:
         validate_kpi_file(KpiFile(path))
 
 
+@pytest.mark.parametrize("newline", ["\r\n", "\r", "\n"])
+def test_any_line_ending(tmp_path: Path, newline: str) -> None:
+    rows = [HEADER.strip(), "e1,2026-11-25T10:00:00Z,x,,,,,,", "e2,2026-11-25T10:00:00Z,x,,5,,,,"]
+    path = tmp_path / "k.csv"
+    path.write_bytes(newline.join(rows).encode() + newline.encode())
+    report = validate_kpi_file(KpiFile(path))
+    assert (report.valid, [row.line for row in report.bad]) == (1, [3])
+
+
 def test_byte_order_mark_is_ignored(tmp_path: Path) -> None:
     path = tmp_path / "excel.csv"
     path.write_bytes(b"\xef\xbb\xbf" + HEADER.encode() + b"e1,2026-11-25T10:00:00Z,x,,,,,,\n")
@@ -158,3 +169,25 @@ def test_the_readme_example_file_is_valid(tmp_path: Path) -> None:
     example = readme.split("```csv\n", 1)[1].split("```", 1)[0]
     report = validate_kpi_file(KpiFile(_write(tmp_path / "example.csv", example)))
     assert (report.valid, report.bad) == (2, [])
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.binary(max_size=300)
+    | st.text(alphabet=st.sampled_from(',"\n\r{}[]:aZ0-.\x00 \ufeffé'), max_size=300).map(
+        str.encode
+    ),
+    st.sampled_from(["k.csv", "k.jsonl"]),
+    st.booleans(),
+)
+def test_random_files_never_crash(tmp_path: Path, content: bytes, name: str, header: bool) -> None:
+    path = tmp_path / name
+    path.write_bytes((HEADER.encode() if header and name.endswith(".csv") else b"") + content)
+    try:
+        report = validate_kpi_file(KpiFile(path))
+    except KpiContractError as exc:
+        assert name in str(exc)
+        return
+    assert report.rows == report.valid + report.bad_count
