@@ -6,6 +6,8 @@ import copy
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.schema_compat import breaking_changes
 
@@ -168,3 +170,57 @@ def test_refs_are_followed_in_both_schemas() -> None:
     narrowed["$defs"]["Money"]["maxLength"] = 10
     assert breaking_changes(old, same) == []
     assert breaking_changes(old, narrowed) == ["amount: maxLength lowered from None to 10"]
+
+
+# --- properties over generated object schemas ----------------------------------------------
+
+_LEAF = st.one_of(
+    st.fixed_dictionaries({"type": st.sampled_from(["string", "number", "integer", "boolean"])}),
+    st.fixed_dictionaries(
+        {"type": st.just("string")},
+        optional={"maxLength": st.integers(1, 50), "format": st.just("date")},
+    ),
+    st.fixed_dictionaries(
+        {"enum": st.lists(st.text(max_size=3), min_size=1, max_size=4, unique=True)}
+    ),
+    st.fixed_dictionaries({"anyOf": st.just([{"type": "string"}, {"type": "null"}])}),
+)
+_SCHEMAS = st.dictionaries(
+    st.text("abcdef", min_size=1, max_size=4), _LEAF, min_size=1, max_size=6
+).flatmap(
+    lambda props: st.fixed_dictionaries(
+        {
+            "type": st.just("object"),
+            "properties": st.just(props),
+            "required": st.lists(st.sampled_from(sorted(props)), unique=True),
+            "additionalProperties": st.booleans(),
+        }
+    )
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_SCHEMAS)
+def test_a_schema_is_compatible_with_itself(schema: dict[str, Any]) -> None:
+    assert breaking_changes(schema, copy.deepcopy(schema)) == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(_SCHEMAS, _LEAF)
+def test_adding_an_optional_field_to_a_closed_object_is_compatible(
+    schema: dict[str, Any], leaf: dict[str, Any]
+) -> None:
+    schema["additionalProperties"] = False
+    new = copy.deepcopy(schema)
+    new["properties"]["zz_new"] = leaf
+    assert breaking_changes(schema, new) == []
+
+
+@settings(max_examples=100, deadline=None)
+@given(_SCHEMAS, st.data())
+def test_removing_any_field_is_a_break(schema: dict[str, Any], data: st.DataObject) -> None:
+    name = data.draw(st.sampled_from(sorted(schema["properties"])))
+    new = copy.deepcopy(schema)
+    del new["properties"][name]
+    new["required"] = [r for r in new["required"] if r != name]
+    assert f"{name}: field removed (or renamed)" in breaking_changes(schema, new)
