@@ -37,6 +37,16 @@ _OPAQUE = (
     "unevaluatedItems",
 )  # fmt: skip
 _ANY: dict[str, Any] = {}
+_NUMERIC = frozenset({"number", "integer"})
+# Keywords that only constrain values of these types (others pass them untouched).
+_KEYWORD_TYPES: dict[str, frozenset[str]] = {
+    **dict.fromkeys(("format", "pattern", "minLength", "maxLength"), frozenset({"string"})),
+    **dict.fromkeys(
+        ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum", "multipleOf"), _NUMERIC
+    ),
+    **dict.fromkeys(("minItems", "maxItems", "uniqueItems"), frozenset({"array"})),
+    **dict.fromkeys(("minProperties", "maxProperties"), frozenset({"object"})),
+}
 
 
 def breaking_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
@@ -104,6 +114,10 @@ class _Comparison:
                 for option in schema[union]:
                     out.extend(self._branches(root, option))
                 return out
+        declared = schema.get("type")
+        if isinstance(declared, list) and len(declared) > 1:
+            # {"type": [a, b], ...} is anyOf [{"type": a, ...}, {"type": b, ...}]
+            return [{**schema, "type": kind} for kind in declared]
         return [schema]
 
     # --- comparison ----------------------------------------------------------------------
@@ -150,15 +164,16 @@ class _Comparison:
         if pair in self._seen:  # recursive schemas: assume the cycle agrees with itself
             return []
         self._seen.add(pair)
+        kinds = self._type_set(old)
         try:
             return [
                 *self._types(old, new, where),
                 *self._values(old, new, where),
-                *self._strings(old, new, where),
-                *self._bounds(old, new, where),
+                *self._strings(old, new, where, kinds),
+                *self._bounds(old, new, where, kinds),
                 *self._opaque(old, new, where),
-                *self._object(old, new, path),
-                *self._array(old, new, path),
+                *(self._object(old, new, path) if _may_be(kinds, "object") else []),
+                *(self._array(old, new, path) if _may_be(kinds, "array") else []),
             ]
         finally:
             self._seen.discard(pair)
@@ -220,25 +235,35 @@ class _Comparison:
         return [f"{where}: type narrowed, no longer accepts {lost}"] if lost else []
 
     @staticmethod
-    def _strings(old: Mapping[str, Any], new: Mapping[str, Any], where: str) -> list[str]:
+    def _strings(
+        old: Mapping[str, Any], new: Mapping[str, Any], where: str, kinds: set[str] | None
+    ) -> list[str]:
         problems = []
         for keyword in ("format", "pattern", "multipleOf"):
+            if not _applies(keyword, kinds):
+                continue
             if keyword in new and new[keyword] != old.get(keyword):
                 change = "changed" if keyword in old else "added"
                 problems.append(f"{where}: {keyword} {change} ({new[keyword]!r})")
-        if new.get("uniqueItems") and not old.get("uniqueItems"):
+        if new.get("uniqueItems") and not old.get("uniqueItems") and _applies("uniqueItems", kinds):
             problems.append(f"{where}: uniqueItems added")
         return problems
 
     @staticmethod
-    def _bounds(old: Mapping[str, Any], new: Mapping[str, Any], where: str) -> list[str]:
+    def _bounds(
+        old: Mapping[str, Any], new: Mapping[str, Any], where: str, kinds: set[str] | None
+    ) -> list[str]:
         problems = []
         for keyword in _LOWER_BOUNDS:
+            if not _applies(keyword, kinds):
+                continue
             if keyword in new and (keyword not in old or new[keyword] > old[keyword]):
                 problems.append(
                     f"{where}: {keyword} raised from {old.get(keyword)} to {new[keyword]}"
                 )
         for keyword in _UPPER_BOUNDS:
+            if not _applies(keyword, kinds):
+                continue
             if keyword in new and (keyword not in old or new[keyword] < old[keyword]):
                 problems.append(
                     f"{where}: {keyword} lowered from {old.get(keyword)} to {new[keyword]}"
@@ -305,3 +330,14 @@ class _Comparison:
 def _extra(value: Any) -> Any:
     """additionalProperties as a schema (absent or true: anything)."""
     return _ANY if value is True else value
+
+
+def _may_be(kinds: set[str] | None, kind: str) -> bool:
+    """Whether values of the old schema can be of ``kind`` (None: any type)."""
+    return kinds is None or kind in kinds or (kind == "number" and "integer" in kinds)
+
+
+def _applies(keyword: str, kinds: set[str] | None) -> bool:
+    """Whether ``keyword`` constrains any value the old schema accepts."""
+    types = _KEYWORD_TYPES.get(keyword)
+    return types is None or kinds is None or bool(types & kinds)

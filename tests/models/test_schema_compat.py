@@ -105,6 +105,15 @@ def test_branch_dropped_from_a_union_is_a_break() -> None:
     assert problems[0].startswith("(root): no longer accepts type string")
 
 
+def test_type_list_and_any_of_are_the_same_union() -> None:
+    listed = {"type": ["string", "null"], "maxLength": 5}
+    spelled = {"anyOf": [{"type": "string", "maxLength": 5}, {"type": "null"}]}
+    assert breaking_changes(listed, spelled) == []
+    assert breaking_changes(spelled, listed) == []
+    problems = breaking_changes(listed, {"type": "string", "maxLength": 5})
+    assert problems == ["(root): type narrowed from ['null'] to ['string']"]
+
+
 def test_new_required_field_is_a_break() -> None:
     new = _changed(
         lambda s: (s["properties"].__setitem__("x", {"type": "string"}), s["required"].append("x"))
