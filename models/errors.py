@@ -6,13 +6,15 @@ FlowmeterError
 │   ├── StoreLockedError   another process holds the embedded store's data dir
 │   └── ReadOnlyError      a write was sent through the read-only path
 ├── QueryError         a named query is missing, malformed, or called with wrong params
-└── MigrationError     a schema migration failed or was edited after it was applied
+├── MigrationError     a schema migration failed or was edited after it was applied
+└── KpiContractError   a KPI event (or a batch or file of them) breaks the KPI contract
 """
 
 from __future__ import annotations
 
 __all__ = [
     "FlowmeterError",
+    "KpiContractError",
     "MigrationError",
     "QueryError",
     "ReadOnlyError",
@@ -48,3 +50,7 @@ class QueryError(FlowmeterError):
 
 class MigrationError(FlowmeterError):
     """A schema migration failed, or an applied one was changed afterwards."""
+
+
+class KpiContractError(FlowmeterError):
+    """A KPI event breaks the contract; the message names the field and the problem."""

@@ -191,6 +191,12 @@ class Settings:
     max_attributes: int = _setting(
         "FLOWMETER_MAX_ATTRIBUTES", 128, _positive_int, "Most attributes kept on one record."
     )
+    kpi_max_events: int = _setting(
+        "FLOWMETER_KPI_MAX_EVENTS",
+        10000,
+        _positive_int,
+        "Most KPI events in one `POST /v1/kpi` request; a bigger batch is refused whole.",
+    )
     tls_cert: Path | None = _setting(
         "FLOWMETER_TLS_CERT", None, _optional_path, "PEM certificate: receivers serve TLS."
     )

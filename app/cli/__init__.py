@@ -41,9 +41,10 @@ def export_group() -> None:
 
 def _register() -> None:
     """Each area's module lists its commands; one line here per module."""
-    from app.cli import store, up
+    from app.cli import kpi, store, up
 
     modules = [
+        kpi,
         store,
         up,
     ]
