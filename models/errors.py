@@ -6,12 +6,14 @@ FlowmeterError
 │   ├── StoreLockedError   another process holds the embedded store's data dir
 │   └── ReadOnlyError      a write was sent through the read-only path
 ├── QueryError         a named query is missing, malformed, or called with wrong params
-└── MigrationError     a schema migration failed or was edited after it was applied
+├── MigrationError     a schema migration failed or was edited after it was applied
+└── CostImportError    a FOCUS cost file or usage price list is malformed (names column/line)
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "CostImportError",
     "FlowmeterError",
     "MigrationError",
     "QueryError",
@@ -48,3 +50,7 @@ class QueryError(FlowmeterError):
 
 class MigrationError(FlowmeterError):
     """A schema migration failed, or an applied one was changed afterwards."""
+
+
+class CostImportError(FlowmeterError):
+    """A FOCUS cost file or price list is malformed; the message names the column or line."""
