@@ -29,6 +29,11 @@ STOP_BUDGET_SECONDS = 8.0
 def build_services(settings: Settings, store: Store, *, demo: bool) -> list[Service]:
     """The components this process runs besides the dashboard, in start order."""
     services: list[Service] = []
+    if settings.pricing_file is not None:
+        from models.pricing import load_price_list
+        from models.usage_costs import UsageCostJob
+
+        services.append(UsageCostJob(store, load_price_list(settings.pricing_file)))
     return services
 
 
