@@ -1,13 +1,14 @@
 """System health for engineers: throughput, errors, latency, retries, DLQ, SLO burn.
 
-Every aggregate reads the per-minute rollup ``span_stats_1m`` (sql/schema/301), never the raw
-span table. The SLO math is pure (``slo_status``) and tested without a store.
+Every aggregate reads the per-minute rollup ``span_stats_1m`` (sql/schema/301) or, for ranges
+over six hours, the hourly ``span_stats_1h`` (305, ranges widened to whole hours); never the
+raw span table. The SLO math is pure (``slo_status``) and tested without a store.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pandas as pd
 
@@ -34,6 +35,24 @@ HEALTH_DIMENSIONS = {
 }
 
 
+# Ranges longer than this read the hourly rollup, widened to whole hours.
+HOURLY_AFTER = timedelta(hours=6)
+
+
+def _resolution(
+    start: datetime, end: datetime, bucket_minutes: int = 60
+) -> tuple[str, datetime, datetime]:
+    """('', start, end) for the per-minute rollup or ('_hourly', floored start, ceiled end)."""
+    start, end = utc(start), utc(end)
+    if end - start <= HOURLY_AFTER or bucket_minutes % 60:
+        return "", start, end
+    floor = start.replace(minute=0, second=0, microsecond=0)
+    ceil = end.replace(minute=0, second=0, microsecond=0)
+    if ceil < end:
+        ceil += timedelta(hours=1)
+    return "_hourly", floor, ceil
+
+
 def health_summary(
     store: Store,
     start: datetime,
@@ -46,13 +65,14 @@ def health_summary(
     """Columns key, spans, errors, error_rate, retries, retry_rate, dead_letters, throughput_per_min, avg_ms, p50_ms, p95_ms, p99_ms."""
     if by not in HEALTH_DIMENSIONS:
         raise ValueError(f"by must be one of {', '.join(HEALTH_DIMENSIONS)}, not {by!r}")
+    suffix, start, end = _resolution(start, end)
     frame = store.query_df(
-        "health/summary",
+        f"health/summary{suffix}",
         by=by,
         kind=HEALTH_DIMENSIONS[by],
         workflow=workflow,
-        start=utc(start),
-        end=utc(end),
+        start=start,
+        end=end,
         **tenant_params(tenants),
     )
     return frame.drop(columns=["q"], errors="ignore")
@@ -71,15 +91,17 @@ def health_timeseries(
     tenants: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Columns bucket, spans, errors, retries, dead_letters, avg_ms, p50_ms, p95_ms, p99_ms."""
+    bucket_minutes = max(int(bucket_minutes), 1)
+    suffix, start, end = _resolution(start, end, bucket_minutes)
     frame = store.query_df(
-        "health/timeseries",
-        bucket_minutes=max(int(bucket_minutes), 1),
+        f"health/timeseries{suffix}",
+        bucket_minutes=bucket_minutes,
         kind=kind,
         workflow=workflow,
         step=step,
         service=service,
-        start=utc(start),
-        end=utc(end),
+        start=start,
+        end=end,
         **tenant_params(tenants),
     )
     return frame.drop(columns=["q"], errors="ignore")
