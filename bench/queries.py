@@ -65,8 +65,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2_000_000, help="runs (x5 spans)")
     parser.add_argument("--chunk", type=int, default=250_000)
-    parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--raw-repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--raw-repeat", type=int, default=3)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="flowmeter-bench-") as tmp:
@@ -75,7 +75,7 @@ def main() -> None:
         print(f"loading {args.runs:,} runs = {args.runs * 5:,} spans over {DAYS} days")
         load(store, args.runs, args.chunk)
         rows = {r["table"]: r["rows"] for r in store.query("store/table_rows")}
-        for table in ("otel_traces", "span_stats_1m", "business_events", "kpi_hourly",
+        for table in ("otel_traces", "span_stats_1m", "span_stats_1h", "span_stats_1d", "business_events", "kpi_hourly",
                       "cost_records", "cost_daily", "lookup_keys", "otel_logs"):  # fmt: skip
             print(f"  {table:<18} {rows.get(table, 0):>12,} rows")
         set_baseline(store, "invoice", manual_minutes=__import__("decimal").Decimal("6"),
@@ -101,9 +101,14 @@ def main() -> None:
              lambda: health.health_summary(store, START, end, by="tenant",
                                            tenants=[f"tenant-{i}" for i in range(5)]), None),
             ("health by service, 30 d", lambda: health.health_summary(store, START, end, by="service"), None),
-            ("hourly timeseries, 30 d",
-             lambda: health.health_timeseries(store, START, end, bucket_minutes=60),
+            ("daily timeseries, 30 d",
+             lambda: health.health_timeseries(store, START, end, bucket_minutes=1440),
              lambda: store.query("bench/raw_timeseries", start=START, end=end)),
+            ("hourly timeseries, 24 h",
+             lambda: health.health_timeseries(store, day_start, end, bucket_minutes=60),
+             lambda: store.query("bench/raw_timeseries", start=day_start, end=end)),
+            ("hourly timeseries, 30 d (720 buckets)",
+             lambda: health.health_timeseries(store, START, end, bucket_minutes=60), None),
             ("KPI summary vs previous, 30 d", lambda: kpis.kpi_summary(store, START, end),
              lambda: store.query("bench/raw_kpi_totals", start=START, end=end)),
             ("KPI series per day, 30 d", lambda: kpis.kpi_series(store, START, end, bucket="day"), None),

@@ -37,11 +37,17 @@ def test_span_rollups_match_raw(generated: Store) -> None:
     raw = {
         r["key"]: r for r in generated.query("bench/raw_health_by_workflow", start=START, end=END)
     }
-    for since in (END - timedelta(hours=2), START):  # per-minute and hourly rollups
-        rolled = health_summary(generated, since, END).set_index("key")
+    ranges = [
+        (END - timedelta(hours=2), END),  # per-minute rollup
+        (END - timedelta(hours=30), END),  # hourly
+        (START, END),  # whole days
+        (START + timedelta(hours=5), END - timedelta(hours=3)),  # days + edge hours
+    ]
+    for since, until in ranges:
+        rolled = health_summary(generated, since, until).set_index("key")
         raw_rows = {
             r["key"]: r
-            for r in generated.query("bench/raw_health_by_workflow", start=since, end=END)
+            for r in generated.query("bench/raw_health_by_workflow", start=since, end=until)
         }
         for workflow, row in raw_rows.items():
             assert rolled.loc[workflow, "spans"] == row["spans"]
