@@ -7,6 +7,7 @@ FlowmeterError
 │   └── ReadOnlyError      a write was sent through the read-only path
 ├── QueryError         a named query is missing, malformed, or called with wrong params
 ├── MigrationError     a schema migration failed or was edited after it was applied
+├── CostImportError    a FOCUS cost file or usage price list is malformed (names column/line)
 ├── KpiContractError   a KPI event (or a batch or file of them) breaks the KPI contract
 ├── IngestError        a telemetry request was refused (status = the HTTP status to answer)
 │   └── BackpressureError  the ingest buffer is full; retry after ``retry_after`` seconds
@@ -26,6 +27,7 @@ __all__ = [
     "ApprovalTimeoutError",
     "BackpressureError",
     "CircuitOpenError",
+    "CostImportError",
     "FlowmeterError",
     "IngestError",
     "KpiContractError",
@@ -126,3 +128,7 @@ class CircuitOpenError(OrchestratorError):
 
 class ApprovalTimeoutError(OrchestratorError):
     """An approval was neither granted nor rejected before its deadline."""
+
+
+class CostImportError(FlowmeterError):
+    """A FOCUS cost file or price list is malformed; the message names the column or line."""

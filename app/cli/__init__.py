@@ -41,10 +41,12 @@ def export_group() -> None:
 
 def _register() -> None:
     """Each area's module lists its commands; one line here per module."""
-    from app.cli import collect, kpi, orchestrator, store, up
+    from app.cli import baseline, collect, costs, kpi, orchestrator, store, up
 
     modules = [
+        baseline,
         collect,
+        costs,
         kpi,
         orchestrator,
         store,
