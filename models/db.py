@@ -237,7 +237,11 @@ class Store:
     # --- ad hoc reads (flowmeter sql) ----------------------------------------------------
     def read_only(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run engineer-typed SQL with ClickHouse's ``readonly`` setting; writes are refused."""
-        client = self._borrow()
+        if self._closed:
+            raise StoreError("the store is closed")
+        # A client of its own, closed after: chDB keeps per-query settings on the connection,
+        # and a pooled client must never come back read-only.
+        client = self._open_client()
         try:
             result = client.query(sql, settings={"readonly": 1})
         except ClickHouseError as exc:
@@ -249,7 +253,7 @@ class Store:
                 ) from None
             raise StoreError(_first_line(message)) from None
         finally:
-            self._give_back(client)
+            client.close()
         return list(result.column_names), [tuple(row) for row in result.result_rows]
 
     def scalar(self, sql_name: str, **params: Any) -> Any:

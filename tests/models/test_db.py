@@ -49,3 +49,10 @@ def test_closed_store_refuses_work(engine_dsn: str) -> None:
 def test_database_names_are_checked(engine_dsn: str) -> None:
     with pytest.raises(StoreError, match="letters, digits"):
         Store(engine_dsn, database="bad-name; DROP")
+
+
+def test_read_only_leaves_no_client_read_only(store: Store) -> None:
+    with pytest.raises(ReadOnlyError):
+        store.read_only("INSERT INTO business_events (event_id) VALUES ('x')")
+    store.insert("business_events", [["e2", 1]], ["event_id", "schema_version"])
+    assert store.read_only("SELECT event_id FROM business_events")[1] == [("e2",)]
