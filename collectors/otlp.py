@@ -38,6 +38,7 @@ __all__ = [
     "SIGNALS",
     "Signal",
     "build_response",
+    "cap_span_attributes",
     "count_rows",
     "decompress",
     "parse_request",
@@ -255,6 +256,20 @@ def resources(signal: str, message: Any) -> Any:
         message,
         {"traces": "resource_spans", "logs": "resource_logs"}.get(signal, "resource_metrics"),
     )
+
+
+def cap_span_attributes(message: Any, limit: int) -> None:
+    """Keep at most ``limit`` attributes on every resource, span, span event and link."""
+    for rs in message.resource_spans:
+        if len(rs.resource.attributes) > limit:
+            del rs.resource.attributes[limit:]
+        for ss in rs.scope_spans:
+            for span in ss.spans:
+                if len(span.attributes) > limit:
+                    del span.attributes[limit:]
+                for item in (*span.events, *span.links) if span.events or span.links else ():
+                    if len(item.attributes) > limit:
+                        del item.attributes[limit:]
 
 
 def stamp_tenant(signal: str, message: Any, tenant: str) -> None:

@@ -89,10 +89,18 @@ class Pipeline:
     def start(self) -> None:
         """Open the WAL, queue leftover segments for replay, start the writer thread."""
         self.store.execute("collectors/clear_ingest_config")
+        # No patterns: a regex and a literal that no attribute key can match.
+        never = "\x00never"
         self.store.insert(
             "ingest_config",
-            [[self.redactor.regex, self.redactor.secret, self.settings.max_attributes]],
-            ["redact_regex", "redact_secret", "max_attributes"],
+            [
+                [
+                    self.redactor.regex or never,
+                    self.redactor.literals or [never],
+                    self.redactor.secret,
+                ]
+            ],
+            ["redact_regex", "redact_words", "redact_secret"],
         )
         for signal in otlp.SIGNALS:
             wal = WriteAheadLog(self.wal_dir / signal)
@@ -189,6 +197,8 @@ class Pipeline:
             raise IngestError("the ingest pipeline is not running", 503)
         if tenant is not None:
             otlp.stamp_tenant(signal, message, tenant)
+        if signal == "traces":
+            otlp.cap_span_attributes(message, self.settings.max_attributes)
         rejected, reasons = 0, list[str]()
         if signal == "logs":
             rejected, reasons = self._drop_bad_kpi_records(message)

@@ -152,3 +152,35 @@ def test_odd_but_valid_requests_all_land(
     submit()
     assert pipeline.flush(60)
     assert rows(store, "SELECT count() AS n FROM otel_traces") == [{"n": expected}]
+
+
+def test_attribute_cap_and_redaction_everywhere_in_a_span(
+    store: Store, make_pipeline: Callable[..., Pipeline]
+) -> None:
+    pipeline = make_pipeline(max_attributes=3, redact_keys=("*secret*", "card?no"))
+    request = ExportTraceServiceRequest.FromString(_span_request())
+    rs = request.resource_spans[0]
+    rs.resource.attributes.add(key="Db.Secret").value.string_value = "hunter2"
+    span = rs.scope_spans[0].spans[0]
+    for i in range(5):
+        span.attributes.add(key=f"a{i}").value.int_value = i
+    span.attributes[1].key = "Card_No"
+    event = span.events.add(name="e", time_unix_nano=1)
+    event.attributes.add(key="my_secret").value.string_value = "s"
+    link = span.links.add(trace_id=b"\x05" * 16, span_id=b"\x06" * 8)
+    link.attributes.add(key="secret").value.bool_value = True
+    pipeline.submit("traces", request.SerializeToString())
+    assert pipeline.flush(30)
+    [row] = rows(
+        store,
+        "SELECT ResourceAttributes AS r, SpanAttributes AS s, `Events.Attributes` AS e, `Links.Attributes` AS l FROM otel_traces",
+    )
+    h = pipeline.redactor.hash
+    assert row["r"] == {"service.name": "svc", "tenant.id": "spoofed", "Db.Secret": h("hunter2")}
+    assert row["s"] == {
+        "a0": "0",
+        "Card_No": h("1"),
+        "a2": "2",
+    }  # capped at 3, globs case-insensitive
+    assert row["e"] == [{"my_secret": h("s")}]
+    assert row["l"] == [{"secret": h("true")}]
