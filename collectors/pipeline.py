@@ -187,25 +187,32 @@ class Pipeline:
             )
         raw = otlp.decompress(body, content_encoding, self.settings.max_decompressed_bytes)
         message = otlp.parse_request(signal, raw, content_type)
-        return self.submit_message(signal, message, tenant=tenant)
+        unchanged = raw if otlp.media_type(content_type) == otlp.PROTOBUF else None
+        return self.submit_message(signal, message, tenant=tenant, raw=unchanged)
 
     def submit_message(
-        self, signal: str, message: Any, *, tenant: str | None = None
+        self, signal: str, message: Any, *, tenant: str | None = None, raw: bytes | None = None
     ) -> SubmitResult:
-        """Like ``submit`` for an already parsed (and validated) request message."""
+        """Like ``submit`` for a parsed request; ``raw``: its protobuf bytes, if at hand."""
         if self._thread is None:
             raise IngestError("the ingest pipeline is not running", 503)
+        over_limit = otlp.validate(signal, message, self.settings.max_attributes)
         if tenant is not None:
             otlp.stamp_tenant(signal, message, tenant)
-        if signal == "traces":
+            raw = None
+        if signal == "traces" and over_limit:
             otlp.cap_span_attributes(message, self.settings.max_attributes)
+            raw = None
         rejected, reasons = 0, list[str]()
         if signal == "logs":
             rejected, reasons = self._drop_bad_kpi_records(message)
+            if rejected:
+                raw = None
         rows = otlp.count_rows(signal, message)
         if rows == 0:
             return SubmitResult(0, rejected, "; ".join(reasons))
-        payload = message.SerializeToString()
+        # Unchanged protobuf is logged as received: re-encoding costs as much as parsing.
+        payload = raw if raw is not None else message.SerializeToString()
         with self._cond:
             limit = self.settings.buffer_max_rows
             if self._pending and self._pending + rows > limit:
