@@ -17,8 +17,8 @@ from __future__ import annotations
 __all__ = [
     "BackpressureError",
     "FlowmeterError",
-    "KpiContractError",
     "IngestError",
+    "KpiContractError",
     "MigrationError",
     "QueryError",
     "ReadOnlyError",
@@ -58,6 +58,8 @@ class MigrationError(FlowmeterError):
 
 class KpiContractError(FlowmeterError):
     """A KPI event breaks the contract; the message names the field and the problem."""
+
+
 class IngestError(FlowmeterError):
     """A telemetry request was refused; ``status`` is the HTTP status to answer with."""
 
