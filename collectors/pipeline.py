@@ -83,6 +83,7 @@ class Pipeline:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._failures = 0
+        self.failed_inserts = 0  # total failed insert attempts (a health figure)
         self.inserted_rows = 0
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -152,6 +153,11 @@ class Pipeline:
         """Acknowledged rows that are not in the store yet."""
         with self._cond:
             return self._pending
+
+    def wait_failed_inserts(self, count: int, timeout: float) -> bool:
+        """Block until at least ``count`` insert attempts have failed (tests, health checks)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.failed_inserts >= count, timeout)
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Insert everything acknowledged now; True once nothing waits."""
@@ -338,6 +344,9 @@ class Pipeline:
                 self._insert(signal, segment)
             except (StoreError, OSError) as exc:
                 self._failures += 1
+                with self._cond:
+                    self.failed_inserts += 1
+                    self._cond.notify_all()
                 logger.warning(
                     "insert of %s (%d %s rows) failed (attempt %d), will retry: %s",
                     segment.path.name, segment.rows, signal, self._failures, exc,

@@ -184,3 +184,23 @@ def test_attribute_cap_and_redaction_everywhere_in_a_span(
     }  # capped at 3, globs case-insensitive
     assert row["e"] == [{"my_secret": h("s")}]
     assert row["l"] == [{"secret": h("true")}]
+
+
+def test_store_refusing_inserts_then_recovering(
+    store: Store, make_pipeline: Callable[..., Pipeline], tmp_path: Path
+) -> None:
+    pipeline = make_pipeline(ingest_retry_max_seconds=0.2)
+    store.ddl("RENAME TABLE otel_traces TO otel_traces_away")  # inserts now fail in the store
+    try:
+        for i in range(1, 4):
+            assert pipeline.submit("traces", _span_request(span_id=bytes([i]) * 8)).accepted == 1
+        pipeline.flush(0.01)  # ask for an insert now
+        assert pipeline.wait_failed_inserts(3, timeout=60)  # retried with backoff
+        assert pipeline.pending_rows == 3
+        assert list((tmp_path / "data" / "wal" / "traces").glob("*.wal"))  # data waits on disk
+    finally:
+        store.ddl("RENAME TABLE otel_traces_away TO otel_traces")
+    assert pipeline.flush(60)  # ingestion resumes
+    assert rows(store, "SELECT count() AS n, uniqExact(SpanId) AS spans FROM otel_traces") == [
+        {"n": 3, "spans": 3}
+    ]
