@@ -4,7 +4,8 @@
 returns only once the request is fsynced in the write-ahead log, so an OK answer never
 covers data that a crash could lose. One writer thread seals WAL segments at
 ``FLOWMETER_BATCH_ROWS`` rows or after ``FLOWMETER_BATCH_SECONDS``, inserts each segment in
-one INSERT (traces: the segment's bytes as ``FORMAT Protobuf``, decoded by ClickHouse), and
+one INSERT per table (traces: the segment's bytes as ``FORMAT Protobuf``, decoded by
+ClickHouse; a big trace segment as two concurrent INSERTs), and
 deletes a segment only after its insert succeeded. When the store fails the writer retries
 with exponential backoff while acknowledged rows wait on disk; when more than
 ``FLOWMETER_BUFFER_MAX_ROWS`` rows wait, ``submit`` raises ``BackpressureError`` (429 /
