@@ -41,10 +41,11 @@ def export_group() -> None:
 
 def _register() -> None:
     """Each area's module lists its commands; one line here per module."""
-    from app.cli import collect, store, up
+    from app.cli import collect, kpi, store, up
 
     modules = [
         collect,
+        kpi,
         store,
         up,
     ]
