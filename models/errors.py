@@ -6,14 +6,20 @@ FlowmeterError
 │   ├── StoreLockedError   another process holds the embedded store's data dir
 │   └── ReadOnlyError      a write was sent through the read-only path
 ├── QueryError         a named query is missing, malformed, or called with wrong params
-└── MigrationError     a schema migration failed or was edited after it was applied
+├── MigrationError     a schema migration failed or was edited after it was applied
+└── AccessError        a dashboard user or action was refused
+    ├── AuthenticationError   unknown user, wrong password, or a malformed users file
+    └── PermissionDeniedError a role may not do this, or a tenant is not the user's
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "AccessError",
+    "AuthenticationError",
     "FlowmeterError",
     "MigrationError",
+    "PermissionDeniedError",
     "QueryError",
     "ReadOnlyError",
     "SettingsError",
@@ -48,3 +54,15 @@ class QueryError(FlowmeterError):
 
 class MigrationError(FlowmeterError):
     """A schema migration failed, or an applied one was changed afterwards."""
+
+
+class AccessError(FlowmeterError):
+    """A dashboard user or action was refused."""
+
+
+class AuthenticationError(AccessError):
+    """Unknown user, wrong password, or a users file that cannot be read."""
+
+
+class PermissionDeniedError(AccessError):
+    """The user's role may not perform this action, or the tenant is not theirs."""

@@ -41,11 +41,12 @@ def export_group() -> None:
 
 def _register() -> None:
     """Each area's module lists its commands; one line here per module."""
-    from app.cli import store, up
+    from app.cli import store, up, users
 
     modules = [
         store,
         up,
+        users,
     ]
     for module in modules:
         for command in getattr(module, "COMMANDS", ()):

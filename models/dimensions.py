@@ -1,0 +1,37 @@
+"""What the store knows about: the sidebar's choices and how fresh the data is."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import pandas as pd
+
+from models.db import Store
+
+__all__ = ["DIMENSIONS", "dimension_values", "newest_record"]
+
+DIMENSIONS = ("tenant", "product_line", "workflow")
+
+
+def _tenant_params(tenants: Sequence[str] | None) -> dict[str, object]:
+    if tenants is None:
+        return {"all_tenants": 1, "tenants": []}
+    return {"all_tenants": 0, "tenants": list(tenants)}
+
+
+def dimension_values(store: Store, tenants: Sequence[str] | None = None) -> dict[str, list[str]]:
+    """Known tenants, product lines and workflows (limited to ``tenants`` when given)."""
+    rows = store.query("dashboard/dimensions", **_tenant_params(tenants))
+    found: dict[str, list[str]] = {name: [] for name in DIMENSIONS}
+    for row in rows:
+        found[row["dimension"]].append(row["value"])
+    return found
+
+
+def newest_record(store: Store, tenants: Sequence[str] | None = None) -> datetime | None:
+    """Time of the newest span or KPI event the reader may see (None for an empty store)."""
+    row = store.query("dashboard/freshness", **_tenant_params(tenants))[0]
+    moments = [pd.Timestamp(v).to_pydatetime() for v in row.values() if v is not None]
+    moments = [m.replace(tzinfo=None) for m in moments if m.year > 1970]
+    return max(moments) if moments else None

@@ -1,0 +1,48 @@
+"""Fixtures for dashboard tests: the store the app reads, fresh caches, signed-in users."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from models.db import Store, set_current_store
+
+MAIN = str(Path(__file__).resolve().parents[2] / "app" / "main.py")
+
+
+@pytest.fixture
+def current(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """``store`` as the app's process-wide store, with empty caches and open access."""
+    monkeypatch.delenv("FLOWMETER_USERS_FILE", raising=False)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    set_current_store(store)
+    yield store
+    set_current_store(None)
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def open_app(page: str = "", **params: str) -> AppTest:
+    """Run the dashboard (optionally one page of it) with URL query parameters."""
+    app = AppTest.from_file(MAIN, default_timeout=60)
+    app.query_params.update(params)
+    app.run()
+    if page:
+        app.switch_page(f"views/{page}.py").run()
+    return app
+
+
+def texts(app: AppTest) -> str:
+    """Every markdown, caption, metric, info and error text of the last run, joined."""
+    parts: list[str] = []
+    for group in (app.markdown, app.caption, app.info, app.error, app.warning, app.title,
+                  app.subheader, app.header, app.success):  # fmt: skip
+        parts.extend(str(element.value) for element in group)
+    for metric in app.metric:
+        parts.append(f"{metric.label}: {metric.value} {metric.delta or ''}")
+    return "\n".join(parts)
