@@ -2,8 +2,8 @@
 
 One ``Store`` per process and URL. ``chdb://`` runs the real ClickHouse engine in-process
 (chDB locks its data directory to one process, so the store also holds a lock file naming
-the owner's pid); ``http(s)://`` talks to a server. Each thread gets its own client, so
-the store is safe to use from receivers, workers and Streamlit sessions at once.
+the owner's pid); ``http(s)://`` talks to a server. Clients are pooled: a thread borrows
+one per statement, so receivers, workers and Streamlit sessions use the store at once.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import queue
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -87,41 +88,45 @@ class Store:
             location = Path(urlparse(dsn).path or ".").resolve()
             self._lock_path = location.with_name(location.name + ".lock")
             _DataDirLock.acquire(self._lock_path)
-        self._local = threading.local()
+        self._idle: queue.SimpleQueue[Client] = queue.SimpleQueue()
         self._clients: list[Client] = []
         self._clients_guard = threading.Lock()
         self._closed = False
         try:
             if database and self.embedded:
-                with self._errors(f"create database {database}"):
+                try:
                     bootstrap = clickhouse_connect.get_client(dsn=self.dsn)
                     try:
                         bootstrap.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
                     finally:
                         bootstrap.close()
-            self.client  # noqa: B018 - open one client now so a bad URL fails at start
+                except ClickHouseError as exc:
+                    raise StoreError(f"create database {database}: {exc}") from exc
+            self._give_back(self._borrow())  # open one client now so a bad URL fails at start
         except Exception:
             self.close()
             raise
 
     # --- clients -------------------------------------------------------------------------
-    @property
-    def client(self) -> Client:
-        """This thread's clickhouse-connect client (created on first use)."""
-        client: Client | None = getattr(self._local, "client", None)
-        if client is None:
-            if self._closed:
-                raise StoreError("the store is closed")
-            try:
-                client = self._open_client()
-            except ClickHouseError as exc:
-                raise StoreError(
-                    f"cannot open the ClickHouse store {self._safe_dsn}: {exc}"
-                ) from exc
-            self._local.client = client
-            with self._clients_guard:
-                self._clients.append(client)
+    def _borrow(self) -> Client:
+        """An idle client, or a new one: threads never share a client at the same time."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        try:
+            client = self._open_client()
+        except ClickHouseError as exc:
+            raise StoreError(f"cannot open the ClickHouse store {self._safe_dsn}: {exc}") from exc
+        with self._clients_guard:
+            self._clients.append(client)
         return client
+
+    def _give_back(self, client: Client) -> None:
+        if not self._closed:
+            self._idle.put(client)
 
     def _open_client(self) -> Client:
         database = self.database or None
@@ -162,19 +167,19 @@ class Store:
     def query_df(self, name: str, **params: Any) -> pd.DataFrame:
         """Run the named query; a pandas DataFrame."""
         query = get_query(name)
-        with self._errors(query.name):
-            return self.client.query_df(query.sql, parameters=query.bind(params))
+        with self._session(query.name) as client:
+            return client.query_df(query.sql, parameters=query.bind(params))
 
     def execute(self, name: str, **params: Any) -> None:
         """Run a named statement that returns nothing (INSERT ... SELECT, ALTER ...)."""
         query = get_query(name)
-        with self._errors(query.name):
-            self.client.command(query.sql, parameters=query.bind(params))
+        with self._session(query.name) as client:
+            client.command(query.sql, parameters=query.bind(params))
 
     def _run_query(self, name: str, params: Mapping[str, Any]) -> Any:
         query = get_query(name)
-        with self._errors(query.name):
-            return self.client.query(query.sql, parameters=query.bind(params))
+        with self._session(query.name) as client:
+            return client.query(query.sql, parameters=query.bind(params))
 
     # --- writes --------------------------------------------------------------------------
     def insert(
@@ -187,8 +192,8 @@ class Store:
         settings: Mapping[str, Any] | None = None,
     ) -> None:
         """Insert rows (or columns, with column_oriented) into a table in one INSERT."""
-        with self._errors(f"insert into {table}"):
-            self.client.insert(
+        with self._session(f"insert into {table}") as client:
+            client.insert(
                 table,
                 data,
                 column_names=list(column_names),
@@ -198,8 +203,8 @@ class Store:
 
     def insert_df(self, table: str, frame: pd.DataFrame) -> None:
         """Insert a DataFrame whose columns are named as the table's."""
-        with self._errors(f"insert into {table}"):
-            self.client.insert_df(table, frame)
+        with self._session(f"insert into {table}") as client:
+            client.insert_df(table, frame)
 
     def insert_raw(
         self,
@@ -211,8 +216,8 @@ class Store:
         settings: Mapping[str, Any] | None = None,
     ) -> None:
         """Insert bytes that ClickHouse decodes itself (``FORMAT Protobuf``, ``CSV`` ...)."""
-        with self._errors(f"insert into {table}"):
-            self.client.raw_insert(
+        with self._session(f"insert into {table}") as client:
+            client.raw_insert(
                 table,
                 column_names=list(column_names) if column_names else None,
                 insert_block=payload,
@@ -222,14 +227,15 @@ class Store:
 
     def ddl(self, statement: str) -> None:
         """Run one schema statement (migrations only)."""
-        with self._errors("schema statement"):
-            self.client.command(statement)
+        with self._session("schema statement") as client:
+            client.command(statement)
 
     # --- ad hoc reads (flowmeter sql) ----------------------------------------------------
     def read_only(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
         """Run engineer-typed SQL with ClickHouse's ``readonly`` setting; writes are refused."""
+        client = self._borrow()
         try:
-            result = self.client.query(sql, settings={"readonly": 1})
+            result = client.query(sql, settings={"readonly": 1})
         except ClickHouseError as exc:
             message = str(exc)
             if any(code in message for code in _READONLY_CODES):
@@ -238,6 +244,8 @@ class Store:
                     "only SELECT, SHOW, DESCRIBE and EXPLAIN run here"
                 ) from None
             raise StoreError(_first_line(message)) from None
+        finally:
+            self._give_back(client)
         return list(result.column_names), [tuple(row) for row in result.result_rows]
 
     def scalar(self, sql_name: str, **params: Any) -> Any:
@@ -246,13 +254,17 @@ class Store:
         return rows[0][0] if rows else None
 
     @contextmanager
-    def _errors(self, what: str) -> Iterator[None]:
+    def _session(self, what: str) -> Iterator[Client]:
+        """Borrow a client for one statement; ClickHouse errors become StoreError."""
+        client = self._borrow()
         try:
-            yield
+            yield client
         except QueryError:
             raise
         except ClickHouseError as exc:
             raise StoreError(f"{what}: {_first_line(str(exc))}") from exc
+        finally:
+            self._give_back(client)
 
 
 def _first_line(message: str) -> str:
