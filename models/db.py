@@ -168,7 +168,11 @@ class Store:
         """Run the named query; a pandas DataFrame."""
         query = get_query(name)
         with self._session(query.name) as client:
-            return client.query_df(query.sql, parameters=query.bind(params))
+            frame = client.query_df(query.sql, parameters=query.bind(params))
+        if frame.empty and len(frame.columns) == 0:
+            # No rows comes back without columns; keep the header's so callers can rely on them.
+            return pd.DataFrame(columns=query.columns)
+        return frame
 
     def execute(self, name: str, **params: Any) -> None:
         """Run a named statement that returns nothing (INSERT ... SELECT, ALTER ...)."""

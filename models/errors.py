@@ -7,6 +7,7 @@ FlowmeterError
 │   └── ReadOnlyError      a write was sent through the read-only path
 ├── QueryError         a named query is missing, malformed, or called with wrong params
 ├── MigrationError     a schema migration failed or was edited after it was applied
+├── CostImportError    a FOCUS cost file or usage price list is malformed (names column/line)
 └── AccessError        a dashboard user or action was refused
     ├── AuthenticationError   unknown user, wrong password, or a malformed users file
     └── PermissionDeniedError a role may not do this, or a tenant is not the user's
@@ -17,6 +18,7 @@ from __future__ import annotations
 __all__ = [
     "AccessError",
     "AuthenticationError",
+    "CostImportError",
     "FlowmeterError",
     "MigrationError",
     "PermissionDeniedError",
@@ -54,6 +56,10 @@ class QueryError(FlowmeterError):
 
 class MigrationError(FlowmeterError):
     """A schema migration failed, or an applied one was changed afterwards."""
+
+
+class CostImportError(FlowmeterError):
+    """A FOCUS cost file or price list is malformed; the message names the column or line."""
 
 
 class AccessError(FlowmeterError):

@@ -39,6 +39,22 @@ class Query:
     params: Mapping[str, str]
     sql: str
 
+    @property
+    def columns(self) -> list[str]:
+        """Column names from the ``returns:`` line (types may hold commas inside brackets)."""
+        names: list[str] = []
+        depth, item = 0, ""
+        for char in self.returns + ",":
+            if char == "," and depth == 0:
+                if item.strip():
+                    names.append(item.split()[0])
+                item = ""
+                continue
+            depth += char == "("
+            depth -= char == ")"
+            item += char
+        return names
+
     def bind(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """Return the parameters for the server, or raise QueryError naming what is off."""
         missing = sorted(set(self.params) - set(arguments))

@@ -1,0 +1,190 @@
+"""Correlation drill-down: everything about one correlation id, trace id or entity id.
+
+Keys resolve through ``lookup_keys`` (filled by materialized views, sql/schema/304); trace
+bounds come from ``otel_traces_trace_id_ts``; spans are then read by TraceId inside those
+bounds, so the span table is never scanned. Dead letters and replays are the ``dlq.*`` log
+events; the attributed cost prices the drill-down's spans with the usage price list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pandas as pd
+
+from models.db import Store
+from models.pricing import PriceList, price_spans
+from models.tenancy import tenant_params, utc
+
+__all__ = ["LOOKUP_KINDS", "Drilldown", "drilldown", "resolve", "search_spans", "trace_spans"]
+
+LOOKUP_KINDS = ("correlation", "trace", "entity")
+# Logs and KPI events can trail the last span a little (exporters batch).
+_SLACK = timedelta(minutes=5)
+
+
+@dataclass
+class Drilldown:
+    """Everything known about one key; each frame is empty when nothing matched."""
+
+    kind: str
+    key: str
+    keys: pd.DataFrame  # correlation_id, trace_id, tenant, first_seen, last_seen
+    spans: pd.DataFrame  # see trace_spans
+    logs: (
+        pd.DataFrame
+    )  # timestamp, trace_id, span_id, severity, service, event_name, body, attributes
+    kpi_events: (
+        pd.DataFrame
+    )  # event_id, ts, kpi, value, amount, currency, entity_*, correlation_id, ...
+    dead_letters: pd.DataFrame  # timestamp, event_name (dlq.quarantined|dlq.replayed), dlq_id, reason, actor, audit_reason, correlation_id, run_id
+    cost: pd.DataFrame  # dependency, calls, compute_seconds, cost, currency
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def found(self) -> bool:
+        """True when the key matched anything."""
+        return not (self.keys.empty and self.spans.empty)
+
+
+def resolve(
+    store: Store, kind: str, key: str, *, tenants: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Columns correlation_id, trace_id, tenant, first_seen, last_seen for a correlation / trace / entity id."""
+    if kind not in LOOKUP_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(LOOKUP_KINDS)}, not {kind!r}")
+    return store.query_df(
+        "correlation/resolve", kind=kind, key=key.strip(), **tenant_params(tenants)
+    )
+
+
+def trace_spans(store: Store, trace_ids: Sequence[str]) -> pd.DataFrame:
+    """Columns timestamp, trace_id, span_id, parent_span_id, span_name, span_kind, service, duration_ms, status_code, status_message, attributes, resource_attributes, event_times, event_names, event_attributes."""
+    ids = sorted({t for t in trace_ids if t})
+    if not ids:
+        return store.query_df(
+            "correlation/trace_spans",
+            trace_ids=[],
+            start=datetime(1970, 1, 2),
+            end=datetime(1970, 1, 2),
+        )
+    bounds = store.query_df("correlation/trace_bounds", trace_ids=ids)
+    if bounds.empty:
+        start = end = datetime(1970, 1, 2)
+    else:
+        start = pd.Timestamp(bounds["start"].min()).to_pydatetime() - timedelta(seconds=1)
+        end = pd.Timestamp(bounds["end"].max()).to_pydatetime() + timedelta(seconds=1)
+    return store.query_df("correlation/trace_spans", trace_ids=ids, start=utc(start), end=utc(end))
+
+
+def drilldown(
+    store: Store,
+    kind: str,
+    key: str,
+    *,
+    tenants: Sequence[str] | None = None,
+    prices: PriceList | None = None,
+) -> Drilldown:
+    """Spans, logs, KPI events, dead letters/replays and attributed cost for one key."""
+    keys = resolve(store, kind, key, tenants=tenants)
+    if kind != "correlation":
+        # The correlation rows also carry its logs' times (a replay can come days later).
+        correlations = sorted(set(keys["correlation_id"]) - {""})
+        more = [resolve(store, "correlation", c, tenants=tenants) for c in correlations]
+        if more:
+            keys = (
+                pd.concat([keys, *more], ignore_index=True)
+                .groupby(["correlation_id", "trace_id", "tenant"], as_index=False)
+                .agg(first_seen=("first_seen", "min"), last_seen=("last_seen", "max"))
+            )
+    notes: list[str] = []
+    trace_ids = sorted(set(keys["trace_id"]) - {""})
+    correlation_ids = sorted(set(keys["correlation_id"]) - {""})
+    if kind == "trace" and keys.empty and tenants is None:
+        trace_ids = [key.strip()]  # a trace without correlation ids (any OTel SDK)
+    spans = trace_spans(store, trace_ids)
+    if keys.empty and spans.empty:
+        notes.append(f"no {kind} id {key!r} is known" + (" for your tenants" if tenants else ""))
+    times = [pd.Timestamp(t) for t in (*keys["first_seen"], *keys["last_seen"])]
+    times += [pd.Timestamp(t) for t in spans["timestamp"]] if not spans.empty else []
+    if times:
+        start = min(times).to_pydatetime() - _SLACK
+        end = max(times).to_pydatetime() + _SLACK
+    else:
+        start = end = datetime(1970, 1, 2)
+    logs = store.query_df(
+        "correlation/logs",
+        trace_ids=trace_ids,
+        correlation_ids=correlation_ids,
+        start=utc(start),
+        end=utc(end),
+    )
+    kpi_events = store.query_df(
+        "correlation/kpi_events",
+        trace_ids=trace_ids,
+        correlation_ids=correlation_ids,
+        **tenant_params(tenants),
+    )
+    cost = price_spans(spans, prices) if prices is not None else _no_cost()
+    if prices is None:
+        notes.append("no usage price list configured (FLOWMETER_PRICING_FILE): cost not attributed")
+    return Drilldown(
+        kind, key, keys, spans, logs, kpi_events, dead_letter_events(logs), cost, notes
+    )
+
+
+def dead_letter_events(logs: pd.DataFrame) -> pd.DataFrame:
+    """Columns timestamp, event_name, dlq_id, reason, actor, audit_reason, correlation_id, run_id from dlq.* logs."""
+    columns = ["timestamp", "event_name", "dlq_id", "reason", "actor", "audit_reason",
+               "correlation_id", "run_id"]  # fmt: skip
+    if logs.empty:
+        return pd.DataFrame(columns=columns)
+    dlq = logs[logs["event_name"].astype(str).str.startswith("dlq.")]
+    rows = []
+    for record in dlq.itertuples(index=False):
+        attrs: dict[str, str] = dict(record.attributes)  # type: ignore[arg-type]
+        rows.append(
+            {
+                "timestamp": record.timestamp,
+                "event_name": record.event_name,
+                "dlq_id": attrs.get("dlq.id", ""),
+                "reason": attrs.get("dlq.reason", ""),
+                "actor": attrs.get("audit.actor", ""),
+                "audit_reason": attrs.get("audit.reason", ""),
+                "correlation_id": attrs.get("correlation.id", ""),
+                "run_id": attrs.get("workflow.run_id", ""),
+            }
+        )
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _no_cost() -> pd.DataFrame:
+    return pd.DataFrame(columns=["dependency", "calls", "compute_seconds", "cost", "currency"])
+
+
+def search_spans(
+    store: Store,
+    key: str,
+    value: str,
+    start: datetime,
+    end: datetime,
+    *,
+    limit: int = 100,
+    tenants: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Columns timestamp, trace_id, span_id, span_name, service, duration_ms, status_code, correlation_id, workflow, tenant (newest first)."""
+    if not key.strip():
+        raise ValueError("search needs an attribute key, e.g. entity.id")
+    if not 1 <= limit <= 10_000:
+        raise ValueError("limit must be between 1 and 10000")
+    return store.query_df(
+        "correlation/search_spans",
+        key=key.strip(),
+        value=value,
+        start=utc(start),
+        end=utc(end),
+        limit=limit,
+        **tenant_params(tenants),
+    )

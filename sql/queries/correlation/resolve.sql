@@ -1,0 +1,14 @@
+-- Correlation ids and trace ids known for a correlation id, entity id or trace id (lookup table).
+-- returns: correlation_id String, trace_id String, tenant String, first_seen DateTime, last_seen DateTime
+-- params: kind String, key String, all_tenants UInt8, tenants Array(String)
+SELECT
+    correlation_id,
+    trace_id,
+    tenant,
+    min(first_seen) AS first_seen,
+    max(last_seen) AS last_seen
+FROM lookup_keys
+WHERE kind = {kind:String} AND key = {key:String}
+  AND ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, tenant))
+GROUP BY correlation_id, trace_id, tenant
+ORDER BY first_seen

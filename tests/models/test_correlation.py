@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from models.correlation import drilldown, resolve, search_spans
+from models.db import Store
+from models.pricing import parse_price_list
+from tests.builders import kpi_event, log_event, run
+
+T0 = datetime(2026, 3, 2, 10, 0)
+PRICES = parse_price_list(
+    'currency = "USD"\n[prices.payments-api]\nper_call = "0.01"\nper_compute_second = "0.5"\n'
+)
+
+
+@pytest.fixture
+def seeded(store: Store) -> tuple[Store, str]:
+    trace = run(store, T0, "order-to-cash", correlation="corr-1", entity="order-42",
+                steps=[("charge", "ok", 50.0)], calls=[("payments-api", 200.0)] * 2)  # fmt: skip
+    run(store, T0, "order-to-cash", correlation="corr-2", entity="order-43", tenant="globex")
+    kpi_event(store, T0 + timedelta(seconds=2), "order_advanced", correlation="corr-1",
+              entity="order-42", trace_id=trace)  # fmt: skip
+    log_event(store, T0 + timedelta(seconds=3), "dlq.quarantined",
+              {"correlation.id": "corr-1", "dlq.id": "d1", "dlq.reason": "timeout"})  # fmt: skip
+    log_event(store, T0 + timedelta(minutes=30), "dlq.replayed",
+              {"correlation.id": "corr-1", "dlq.id": "d1", "audit.actor": "ann",
+               "audit.reason": "fixed"})  # fmt: skip
+    return store, trace
+
+
+def test_resolve_by_each_kind(seeded: tuple[Store, str]) -> None:
+    store, trace = seeded
+    for kind, key in (("correlation", "corr-1"), ("entity", "order-42"), ("trace", trace)):
+        keys = resolve(store, kind, key)
+        assert set(keys["trace_id"]) - {""} == {trace}, kind
+        assert set(keys["correlation_id"]) == {"corr-1"}, kind
+
+
+def test_drilldown_returns_everything(seeded: tuple[Store, str]) -> None:
+    store, trace = seeded
+    found = drilldown(store, "entity", "order-42", prices=PRICES)
+    assert found.found
+    assert len(found.spans) == 4  # run + step + 2 calls
+    assert set(found.spans["trace_id"]) == {trace}
+    assert list(found.kpi_events["kpi"]) == ["order_advanced"]
+    assert list(found.dead_letters["event_name"]) == ["dlq.quarantined", "dlq.replayed"]
+    assert found.dead_letters.iloc[1]["actor"] == "ann"
+    cost = found.cost.iloc[0]
+    assert (cost["dependency"], cost["calls"]) == ("payments-api", 2)
+    assert cost["cost"] == Decimal("0.02") + Decimal("0.5") * Decimal("0.4")
+
+
+def test_drilldown_respects_tenants(seeded: tuple[Store, str]) -> None:
+    store, _ = seeded
+    assert not drilldown(store, "correlation", "corr-1", tenants=["globex"]).found
+    assert drilldown(store, "correlation", "corr-2", tenants=["globex"]).found
+    missing = drilldown(store, "correlation", "nope")
+    assert not missing.found and "no correlation id" in missing.notes[0]
+
+
+def test_search_spans_by_attribute(seeded: tuple[Store, str]) -> None:
+    store, trace = seeded
+    found = search_spans(
+        store, "peer.service", "payments-api", T0, T0 + timedelta(hours=1), limit=1
+    )
+    assert len(found) == 1 and found.iloc[0]["trace_id"] == trace
+    assert search_spans(store, "entity.id", "order-43", T0, T0 + timedelta(hours=1),
+                        tenants=["acme"]).empty  # fmt: skip
