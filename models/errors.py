@@ -8,23 +8,39 @@ FlowmeterError
 ├── QueryError         a named query is missing, malformed, or called with wrong params
 ├── MigrationError     a schema migration failed or was edited after it was applied
 ├── CostImportError    a FOCUS cost file or usage price list is malformed (names column/line)
-└── AccessError        a dashboard user or action was refused
-    ├── AuthenticationError   unknown user, wrong password, or a malformed users file
-    └── PermissionDeniedError a role may not do this, or a tenant is not the user's
+├── AccessError        a dashboard user or action was refused
+│   ├── AuthenticationError   unknown user, wrong password, or a malformed users file
+│   └── PermissionDeniedError a role may not do this, or a tenant is not the user's
+└── OrchestratorError  the workflow engine refused or lost something
+    ├── NotFoundError          no run / dead letter / approval with that id
+    ├── ReplayRefusedError     a dead letter was already replayed
+    ├── LeaseLostError         this worker's claim on a run expired or was taken over
+    ├── PoisonMessageError     a payload fails validation: quarantine it, never retry
+    ├── StepTimeoutError       a step ran past its timeout
+    ├── CircuitOpenError       a dependency's circuit breaker is open
+    └── ApprovalTimeoutError   nobody approved or rejected in time
 """
 
 from __future__ import annotations
 
 __all__ = [
     "AccessError",
+    "ApprovalTimeoutError",
     "AuthenticationError",
+    "CircuitOpenError",
     "CostImportError",
     "FlowmeterError",
+    "LeaseLostError",
     "MigrationError",
+    "NotFoundError",
+    "OrchestratorError",
     "PermissionDeniedError",
+    "PoisonMessageError",
     "QueryError",
     "ReadOnlyError",
+    "ReplayRefusedError",
     "SettingsError",
+    "StepTimeoutError",
     "StoreError",
     "StoreLockedError",
 ]
@@ -72,3 +88,39 @@ class AuthenticationError(AccessError):
 
 class PermissionDeniedError(AccessError):
     """The user's role may not perform this action, or the tenant is not theirs."""
+
+
+class OrchestratorError(FlowmeterError):
+    """The workflow engine refused an operation or lost its hold on a run."""
+
+
+class NotFoundError(OrchestratorError):
+    """No run, dead letter or approval has that id."""
+
+
+class ReplayRefusedError(OrchestratorError):
+    """This dead letter was replayed already; a second replay is refused."""
+
+
+class LeaseLostError(OrchestratorError):
+    """This worker's lease on a run expired or another worker holds it now."""
+
+
+class PoisonMessageError(OrchestratorError):
+    """The payload can never succeed (fails validation): quarantine, do not retry."""
+
+
+class StepTimeoutError(OrchestratorError):
+    """A step ran longer than its timeout."""
+
+
+class CircuitOpenError(OrchestratorError):
+    """The dependency's circuit breaker is open; the call was not attempted."""
+
+    def __init__(self, message: str, retry_after: float = 0.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ApprovalTimeoutError(OrchestratorError):
+    """An approval was neither granted nor rejected before its deadline."""

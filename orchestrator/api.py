@@ -1,0 +1,164 @@
+"""The orchestrator's Python API for the dashboard and the CLI (names are kept stable).
+
+    api = OrchestratorAPI.from_settings(settings)
+    api.dead_letters(workflow="invoice_generation", replayed=False)
+    api.replay(12, actor="ana", reason="ERP back up")   # ReplayRefusedError the second time
+    api.approve(run_id, actor="ana", reason="within budget")
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from models.errors import NotFoundError
+from models.settings import Settings
+from orchestrator.clock import Clock, SystemClock
+from orchestrator.store import OrchestratorStore, RunRecord
+from orchestrator.telemetry import Telemetry
+
+__all__ = ["OrchestratorAPI"]
+
+logger = logging.getLogger(__name__)
+
+
+def _letter(row: dict[str, Any], *, full: bool = False) -> dict[str, Any]:
+    out = {
+        "id": int(row["id"]), "workflow": row["workflow"], "reason": row["reason"],
+        "attempts": int(row["attempts"]), "quarantined_at": row["quarantined_at"],
+        "run_id": row["run_id"], "step": row["step"], "correlation_id": row["correlation_id"],
+        "tenant_id": row["tenant_id"], "error": row["error"],
+        "replayed_at": row["replayed_at"], "replayed_by": row["replayed_by"],
+        "replay_reason": row["replay_reason"],
+    }  # fmt: skip
+    if full:
+        out["payload"] = json.loads(row["payload"])
+    return out
+
+
+def _run(record: RunRecord) -> dict[str, Any]:
+    return {
+        "id": record.id, "workflow": record.workflow, "status": record.status,
+        "phase": record.phase, "correlation_id": record.correlation_id,
+        "tenant_id": record.tenant_id, "product_line": record.product_line,
+        "entity_type": record.entity_type, "entity_id": record.entity_id, "mode": record.mode,
+        "traceparent": record.traceparent, "trace_id": record.traceparent.split("-")[1],
+        "created_at": record.created_at, "finished_at": record.finished_at,
+        "executions": record.executions, "replays": record.replays, "payload": record.payload,
+        "result": record.result, "error": record.error,
+    }  # fmt: skip
+
+
+class OrchestratorAPI:
+    """Read and act on engine state: dead letters, replays, approvals, breakers, runs."""
+
+    def __init__(
+        self, store: OrchestratorStore, *, telemetry: Telemetry | None = None,
+        clock: Clock | None = None,
+    ) -> None:  # fmt: skip
+        self.store, self.telemetry = store, telemetry
+        self.clock = clock or SystemClock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OrchestratorAPI:
+        """An API on the configured state database (SQLite file by default)."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return cls(OrchestratorStore(settings.orchestrator_dsn))
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.store.close()
+
+    # --- dead letters ----------------------------------------------------------------------
+    def dead_letters(
+        self, *, workflow: str | None = None, reason: str | None = None,
+        tenant_id: str | None = None, replayed: bool | None = None, limit: int = 500,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Dead letters, newest first: id, workflow, reason, attempts, quarantined_at, ..."""
+        equals = {k: v for k, v in (("workflow", workflow), ("reason", reason),
+                                    ("tenant_id", tenant_id)) if v is not None}  # fmt: skip
+        rows = self.store.rows(
+            "fm_dead_letters", equals=equals, is_null=("replayed_at",) if replayed is False else (),
+            order_by="id", descending=True, limit=limit,
+        )  # fmt: skip
+        if replayed:
+            rows = [r for r in rows if r["replayed_at"] is not None]
+        return [_letter(r) for r in rows]
+
+    def dead_letter(self, dead_letter_id: int) -> dict[str, Any]:
+        """One dead letter with its payload and the run's step checkpoints."""
+        rows = self.store.rows("fm_dead_letters", equals={"id": int(dead_letter_id)})
+        if not rows:
+            raise NotFoundError(f"no dead letter with id {dead_letter_id}")
+        letter = _letter(rows[0], full=True)
+        letter["steps"] = self.steps(letter["run_id"])
+        return letter
+
+    def replay(self, dead_letter_id: int, actor: str, reason: str) -> dict[str, Any]:
+        """Re-enter the run at its failed step (completed steps and idempotency keys kept);
+        audited; raises ReplayRefusedError if this entry was replayed before."""
+        if not actor.strip() or not reason.strip():
+            raise ValueError("replay needs an actor and a reason (both are audited)")
+        now = self.clock.now()
+        row = self.store.mark_replayed(int(dead_letter_id), actor, reason, now)
+        if self.telemetry is not None:
+            run = self.store.run(row["run_id"])
+            self.telemetry.event("dlq.replayed", now, {
+                "dlq.id": str(dead_letter_id), "dlq.reason": row["reason"],
+                "correlation.id": run.correlation_id, "workflow.name": run.workflow,
+                "workflow.run_id": run.id, "tenant.id": run.tenant_id,
+                "audit.actor": actor, "audit.reason": reason,
+            }, run.traceparent)  # fmt: skip
+        logger.info("dead letter %s replayed by %s: %s", dead_letter_id, actor, reason)
+        return self.dead_letter(int(dead_letter_id))
+
+    def dead_letter_depth(self) -> dict[str, int]:
+        """Unreplayed dead letters per workflow."""
+        return self.store.dead_letter_depth()
+
+    # --- audit, breakers, approvals ------------------------------------------------------------
+    def audit_log(self, *, action: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+        """Audit rows, newest first: at, actor, action, target, reason, detail."""
+        rows = self.store.rows("fm_audit_log", equals={"action": action} if action else None,
+                               order_by="id", descending=True, limit=limit)  # fmt: skip
+        return [{**r, "detail": json.loads(r["detail"])} for r in rows]
+
+    def breakers(self) -> list[dict[str, Any]]:
+        """Last known state of every circuit breaker: name, state, changed_at."""
+        return self.store.rows("fm_breakers", order_by="name")
+
+    def pending_approvals(self) -> list[dict[str, Any]]:
+        """Approvals nobody decided yet, with their run's workflow and correlation id."""
+        rows = self.store.rows("fm_approvals", is_null=("decision",), order_by="requested_at")
+        out = []
+        for row in rows:
+            run = self.store.run(row["run_id"])
+            out.append({**row, "workflow": run.workflow, "correlation_id": run.correlation_id,
+                        "tenant_id": run.tenant_id, "run_status": run.status})  # fmt: skip
+        return out
+
+    def approve(self, run_id: str, actor: str, reason: str, name: str | None = None) -> str:
+        """Approve the run's pending approval (audited); returns the approval's name."""
+        return self.store.decide(run_id, name, "approved", actor, reason, self.clock.now())
+
+    def reject(self, run_id: str, actor: str, reason: str, name: str | None = None) -> str:
+        """Reject the run's pending approval (audited); returns the approval's name."""
+        return self.store.decide(run_id, name, "rejected", actor, reason, self.clock.now())
+
+    # --- runs --------------------------------------------------------------------------------
+    def run(self, run_id: str) -> dict[str, Any]:
+        """One run with its steps."""
+        return {**_run(self.store.run(run_id)), "steps": self.steps(run_id)}
+
+    def runs_by_correlation(self, correlation_id: str) -> list[dict[str, Any]]:
+        """Every run carrying this correlation id, oldest first."""
+        return [_run(r) for r in self.store.runs_by_correlation(correlation_id)]
+
+    def steps(self, run_id: str) -> list[dict[str, Any]]:
+        """A run's step checkpoints in execution order."""
+        return self.store.rows("fm_steps", equals={"run_id": run_id}, order_by="seq")
+
+    def status_counts(self) -> dict[str, int]:
+        """Runs per status."""
+        return self.store.counts()

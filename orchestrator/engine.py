@@ -1,0 +1,233 @@
+"""The durable engine: submit runs, claim them, execute steps with checkpoints.
+
+A run executes as: claim (lease) -> replay the workflow function, returning checkpointed
+step results without calling them -> call the first unfinished step -> checkpoint (fenced by
+the lease) -> ... A retry, an approval wait or a crash ends the execution; the run is
+claimed again later (by any worker) and continues at its first unfinished step.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextvars import copy_context
+from dataclasses import dataclass
+from typing import Any
+
+from models.errors import (
+    ApprovalTimeoutError,
+    OrchestratorError,
+    PoisonMessageError,
+    StepTimeoutError,
+)
+from orchestrator.clock import Clock, SystemClock
+from orchestrator.policy import BREAKER_GAUGE, CircuitBreaker
+from orchestrator.store import Lease, OrchestratorStore, RunRecord, dumps
+from orchestrator.telemetry import Telemetry, format_traceparent
+from orchestrator.workflow import STEPS, WORKFLOWS, Step, Workflow
+
+__all__ = ["Engine", "Reschedule", "StepCall", "StepFailedError", "Suspend", "current_call"]
+
+logger = logging.getLogger(__name__)
+
+_KNOWN_ERRORS: dict[str, type[Exception]] = {
+    cls.__name__: cls for cls in (ApprovalTimeoutError, PoisonMessageError, StepTimeoutError)
+}
+
+
+class StepFailedError(OrchestratorError):
+    """A step failed for good (not retryable, or out of attempts)."""
+
+    def __init__(self, message: str, reason: str, attempts: int, step_key: str) -> None:
+        super().__init__(message)
+        self.reason, self.attempts, self.step_key = reason, attempts, step_key
+
+
+class Reschedule(BaseException):  # noqa: N818 - control flow, not an error
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+
+
+class Suspend(BaseException):  # noqa: N818
+    def __init__(self, until: float) -> None:
+        self.until = until
+
+
+@dataclass(frozen=True)
+class StepCall:
+    """What a step function may ask about the attempt it runs in."""
+
+    run: RunRecord
+    step_key: str
+    attempt: int
+    idempotency_key: str | None
+    clock: Clock
+    telemetry: Telemetry | None
+
+
+_call = threading.local()
+
+
+def current_call() -> StepCall | None:
+    """The step attempt executing in this thread, if any."""
+    return getattr(_call, "value", None)
+
+
+class Engine:
+    """Submits and executes workflow runs against one OrchestratorStore."""
+
+    def __init__(
+        self,
+        store: OrchestratorStore,
+        *,
+        telemetry: Telemetry | None = None,
+        clock: Clock | None = None,
+        lease_seconds: float = 30.0,
+        seed: int | None = None,
+        breaker_threshold: int = 5,
+        breaker_reset: float = 30.0,
+    ) -> None:
+        self.store, self.telemetry = store, telemetry
+        self.clock = clock or SystemClock()
+        self.lease_seconds = lease_seconds
+        self.rng = random.Random(seed)
+        self.breaker_threshold, self.breaker_reset = breaker_threshold, breaker_reset
+        self._breakers: dict[str, CircuitBreaker] = {}
+        self._breaker_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+
+    # --- submitting ----------------------------------------------------------------------
+    def submit(
+        self, workflow: str | Workflow, payload: Any, *, correlation_id: str | None = None,
+        tenant_id: str = "", product_line: str = "", entity_type: str = "", entity_id: str = "",
+        mode: str = "automated", dedupe_key: str | None = None, at: float | None = None,
+    ) -> str | None:
+        """Queue a run; returns its id (None when ``dedupe_key`` was submitted before)."""
+        name = workflow if isinstance(workflow, str) else workflow.name
+        if name not in WORKFLOWS:
+            raise OrchestratorError(f"unknown workflow {name!r}; known: {sorted(WORKFLOWS)}")
+        when = self.clock.now() if at is None else at
+        with self.store.tx() as conn:
+            return self.store.insert_run(conn, **self.run_values(
+                name, payload, when, correlation_id=correlation_id, tenant_id=tenant_id,
+                product_line=product_line, entity_type=entity_type, entity_id=entity_id,
+                mode=mode, dedupe_key=dedupe_key))  # fmt: skip
+
+    def run_values(self, workflow: str, payload: Any, when: float, **fields: Any) -> dict[str, Any]:
+        """Column values of a new run (also used by schedules)."""
+        run_id = uuid.uuid4().hex
+        if self.telemetry is not None:
+            trace_id, span_id = self.telemetry.new_run_ids()
+        else:
+            trace_id, span_id = uuid.uuid4().int >> 1, (uuid.uuid4().int >> 65) or 1
+        fields["correlation_id"] = fields.get("correlation_id") or run_id
+        return dict(
+            id=run_id, workflow=workflow, status="ready", phase="main", payload=dumps(payload),
+            traceparent=format_traceparent(trace_id, span_id), created_at=when, ready_at=when,
+            **fields,
+        )  # fmt: skip
+
+    # --- executing -----------------------------------------------------------------------
+    def run_once(self, owner: str) -> str | None:
+        """Claim one ready run and execute it; returns its id or None when none is ready."""
+        record = self.store.claim(owner, self.clock.now(), self.lease_seconds)
+        if record is None:
+            return None
+        self.execute(record, Lease(record.id, owner, record.lease_token))
+        return record.id
+
+    def execute(self, record: RunRecord, lease: Lease) -> None:
+        """Run a claimed run until it finishes, waits, reschedules, or loses its lease."""
+        from orchestrator.execution import RunExecution
+
+        RunExecution(self, record, lease).go()
+
+    def breaker(self, dependency: str) -> CircuitBreaker:
+        """The (per-process) circuit breaker guarding ``dependency``."""
+        with self._breaker_lock:
+            found = self._breakers.get(dependency)
+            if found is None:
+                found = CircuitBreaker(
+                    dependency, self.clock, self.breaker_threshold, self.breaker_reset,
+                    on_change=self._breaker_changed,
+                )  # fmt: skip
+                self._breakers[dependency] = found
+            return found
+
+    def _breaker_changed(self, name: str, before: str, after: str) -> None:
+        from opentelemetry import trace
+
+        now = self.clock.now()
+        logger.info("circuit breaker %s: %s -> %s", name, before, after)
+        self.store.save_breaker(name, after, now)
+        if self.telemetry is not None:
+            self.telemetry.breaker_state.set(BREAKER_GAUGE[after], {"breaker.name": name})
+            trace.get_current_span().add_event(
+                "breaker.state_change",
+                {"breaker.name": name, "breaker.from": before, "breaker.to": after},
+                timestamp=int(now * 1e9),
+            )
+
+    def invoke(self, step: Step, args: tuple[Any, ...], kwargs: dict[str, Any], call: StepCall) -> Any:
+        """Call a step function, enforcing its timeout (threads on the wall clock, elapsed
+        virtual time on any other clock)."""
+
+        def target() -> Any:
+            _call.value = call
+            try:
+                return step.fn(*args, **kwargs)
+            finally:
+                _call.value = None
+
+        if step.timeout is None:
+            return target()
+        if isinstance(self.clock, SystemClock):
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="fm-step")
+            future = self._pool.submit(copy_context().run, target)
+            try:
+                return future.result(timeout=step.timeout)
+            except FutureTimeout:
+                raise StepTimeoutError(
+                    f"step {step.name} took longer than {step.timeout}s"
+                ) from None
+        started = self.clock.now()
+        result = target()
+        if self.clock.now() - started > step.timeout:
+            raise StepTimeoutError(f"step {step.name} took longer than {step.timeout}s")
+        return result
+
+    def compensation_of(self, name: str) -> Step:
+        """A registered step by name (compensations are looked up after a crash)."""
+        return STEPS[name]
+
+    def workflow_of(self, name: str) -> Workflow:
+        """A registered workflow by name."""
+        if name not in WORKFLOWS:
+            raise OrchestratorError(f"run needs workflow {name!r}, which is not registered")
+        return WORKFLOWS[name]
+
+    def close(self) -> None:
+        """Stop the step-timeout pool."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def decode(text: str | None) -> Any:
+    """A checkpointed JSON value."""
+    return json.loads(text) if text else None
+
+
+def restore_error(row: dict[str, Any]) -> Exception:
+    """The exception a finally failed step raised, for a deterministic replay."""
+    cls = _KNOWN_ERRORS.get(row.get("error_type") or "")
+    message = row.get("error") or "step failed"
+    if cls is not None:
+        return cls(message)
+    return StepFailedError(message, "failed", int(row["attempts"]), str(row["step_key"]))
+
