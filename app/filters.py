@@ -115,7 +115,7 @@ def parse_filters(params: Mapping[str, str], now: datetime) -> Filters:
             start = datetime.combine(first, time())
             end = datetime.combine(last + timedelta(days=1), time())
             return Filters(CUSTOM, start, end, **dims, notes=tuple(notes))
-    range_key = str(params.get("range", DEFAULT_PERIOD))
+    range_key = str(params.get("range") or DEFAULT_PERIOD)
     if range_key not in PERIODS:
         notes.append(f"unknown range {range_key!r}; use one of {', '.join(PERIODS)}")
         range_key = DEFAULT_PERIOD

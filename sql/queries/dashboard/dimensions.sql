@@ -1,35 +1,28 @@
--- Tenants, product lines and workflows that have KPI events, cost records or baselines (sidebar choices).
+-- Tenants, product lines and workflows seen in the span, KPI and cost rollups or baselines (sidebar choices).
 -- returns: dimension String, value String
 -- params: all_tenants UInt8, tenants Array(String)
 SELECT dimension, value
 FROM
 (
-    SELECT 'tenant' AS dimension, toString(tenant_id) AS value
-    FROM business_events
-    WHERE ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, toString(tenant_id)))
-    GROUP BY tenant_id
+    SELECT arrayJoin([('tenant', toString(tenant)), ('product_line', toString(product_line)),
+                      ('workflow', toString(workflow))]) AS pair,
+           pair.1 AS dimension, pair.2 AS value
+    FROM
+    (
+        SELECT tenant, product_line, workflow FROM span_stats_1m
+        WHERE {all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, toString(tenant))
+        GROUP BY tenant, product_line, workflow
+        UNION ALL
+        SELECT tenant, product_line, workflow FROM kpi_hourly
+        WHERE {all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, toString(tenant))
+        GROUP BY tenant, product_line, workflow
+        UNION ALL
+        SELECT tenant, product_line, workflow FROM cost_daily
+        WHERE {all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, toString(tenant))
+        GROUP BY tenant, product_line, workflow
+    )
     UNION ALL
-    SELECT 'product_line', toString(product_line)
-    FROM business_events
-    WHERE ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, toString(tenant_id)))
-    GROUP BY product_line
-    UNION ALL
-    SELECT 'workflow', toString(workflow)
-    FROM business_events
-    WHERE ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, toString(tenant_id)))
-    GROUP BY workflow
-    UNION ALL
-    SELECT 'tenant', toString(x_tenant)
-    FROM cost_records
-    WHERE ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, toString(x_tenant)))
-    GROUP BY x_tenant
-    UNION ALL
-    SELECT 'product_line', toString(x_product_line)
-    FROM cost_records
-    WHERE ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, toString(x_tenant)))
-    GROUP BY x_product_line
-    UNION ALL
-    SELECT 'workflow', toString(workflow) FROM roi_baselines GROUP BY workflow
+    SELECT ('workflow', toString(workflow)) AS pair, pair.1, pair.2 FROM roi_baselines GROUP BY workflow
 )
 WHERE value != ''
 GROUP BY dimension, value

@@ -1,9 +1,12 @@
--- When the newest span and the newest KPI event happened (the "last updated" caption); spans only for unrestricted readers.
--- returns: last_span Nullable(DateTime64(9)), last_kpi Nullable(DateTime64(3))
+-- The newest minute with spans and the newest hour with KPI events the reader may see (the "last updated" caption).
+-- returns: last_span Nullable(DateTime), last_kpi Nullable(DateTime)
 -- params: all_tenants UInt8, tenants Array(String)
 SELECT
-    (SELECT max(Timestamp) FROM otel_traces WHERE {all_tenants:UInt8} = 1) AS last_span,
     (
-        SELECT max(ts) FROM business_events
-        WHERE {all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, toString(tenant_id))
+        SELECT if(count() = 0, NULL, max(minute)) FROM span_stats_1m
+        WHERE {all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, toString(tenant))
+    ) AS last_span,
+    (
+        SELECT if(count() = 0, NULL, max(hour)) FROM kpi_hourly
+        WHERE {all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, toString(tenant))
     ) AS last_kpi

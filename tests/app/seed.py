@@ -1,0 +1,71 @@
+"""A small, known world for dashboard tests: two tenants, runs, KPI events, dead letters.
+
+Tenant B's numbers are deliberately distinctive (invoices of 2,500.00 EUR) so a test can
+assert that a user of tenant A never sees them anywhere on a page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+from models.db import Store
+from tests.builders import gauge, kpi_event, log_event, run
+
+
+@dataclass(frozen=True)
+class World:
+    """What was seeded, for assertions."""
+
+    now: datetime
+    dead_correlation: str
+    dead_trace: str
+    dead_entity: str
+    failed_trace: str
+
+
+def seed(store: Store) -> World:
+    """Insert runs, KPI events, dlq log events and gauges over the last two days."""
+    now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    base = now - timedelta(hours=30)
+    for i in range(6):
+        trace = run(
+            store, base + timedelta(hours=i), "order-to-cash", tenant="tenant-a",
+            correlation=f"corr-a-{i}", entity=f"ORD-{i}",
+            steps=[("reserve", "ok", 120.0), ("charge", "ok", 300.0)],
+            calls=[("payments-api", 250.0)],
+        )  # fmt: skip
+        kpi_event(store, base + timedelta(hours=i, seconds=2), "order_advanced",
+                  amount=Decimal("100.00"), currency="EUR", tenant="tenant-a",
+                  correlation=f"corr-a-{i}", entity=f"ORD-{i}", trace_id=trace)  # fmt: skip
+        kpi_event(store, base + timedelta(hours=i, seconds=3), "sla_met", tenant="tenant-a")
+    failed_trace = run(
+        store, base + timedelta(hours=7), "order-to-cash", tenant="tenant-a", outcome="failed",
+        correlation="corr-a-failed", entity="ORD-900",
+        steps=[("charge", "retry", 900.0), ("charge", "failed", 950.0)],
+    )  # fmt: skip
+    kpi_event(store, base + timedelta(hours=7), "sla_missed", tenant="tenant-a")
+    dead_trace = run(
+        store, base + timedelta(hours=8), "order-to-cash", tenant="tenant-a",
+        outcome="dead_lettered", correlation="corr-dead-1", entity="ORD-1001",
+        steps=[("charge", "retry", 800.0), ("charge", "failed", 810.0)],
+    )  # fmt: skip
+    log_event(store, base + timedelta(hours=8, seconds=1), "dlq.quarantined",
+              {"dlq.id": "1", "dlq.reason": "retries_exhausted", "correlation.id": "corr-dead-1",
+               "workflow.name": "order-to-cash", "tenant.id": "tenant-a"}, dead_trace)  # fmt: skip
+    for i in range(4):
+        trace = run(
+            store, base + timedelta(hours=i, minutes=30), "invoice", tenant="tenant-b",
+            product_line="wholesale", correlation=f"corr-b-{i}", entity=f"INV-{i}",
+            steps=[("post", "ok", 200.0)],
+        )  # fmt: skip
+        kpi_event(store, base + timedelta(hours=i, minutes=30), "invoice_posted",
+                  amount=Decimal("2500.00"), currency="EUR", tenant="tenant-b",
+                  workflow="invoice", correlation=f"corr-b-{i}", trace_id=trace)  # fmt: skip
+    gauge(store, now - timedelta(minutes=5), "flowmeter.dlq.depth", 1.0,
+          {"workflow.name": "order-to-cash"})  # fmt: skip
+    gauge(store, now - timedelta(minutes=5), "flowmeter.breaker.state", 2.0,
+          {"breaker.name": "payments-api"})  # fmt: skip
+    gauge(store, now - timedelta(minutes=5), "flowmeter.queue.lag", 4.5, {"queue": "default"})
+    return World(now, "corr-dead-1", dead_trace, "ORD-1001", failed_trace)
