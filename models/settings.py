@@ -86,6 +86,33 @@ def _optional_path(raw: str) -> Path | None:
     return Path(raw) if raw else None
 
 
+def _allocation_policy(raw: str) -> str:
+    policy = raw.lower()
+    if policy not in ("proportional", "even", "weights"):
+        raise ValueError("one of proportional, even, weights")
+    return policy
+
+
+def _weights(raw: str) -> dict[str, str]:
+    """``acme=2,globex=1`` -> {key: weight}, weights numbers >= 0."""
+    pairs = _pairs(raw)
+    for key, value in pairs.items():
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"weight of {key!r} is not a number: {value!r}") from None
+        if number < 0:
+            raise ValueError(f"weight of {key!r} must be >= 0")
+    return pairs
+
+
+def _fraction(raw: str) -> float:
+    value = float(raw)
+    if not 0 < value < 1:
+        raise ValueError("a fraction between 0 and 1, e.g. 0.99")
+    return value
+
+
 def _log_level(raw: str) -> str:
     level = raw.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
@@ -224,6 +251,36 @@ class Settings:
         "TOML file of dashboard users (hashed passwords, role, tenants). Unset = open, "
         "localhost only.",
     )
+    cost_allocation_policy: str = _setting(
+        "FLOWMETER_COST_ALLOCATION_POLICY",
+        "proportional",
+        _allocation_policy,
+        "How shared (platform) cost is split: `proportional` to runs, `even`, or `weights`. "
+        "Recorded on every allocated row as `shared:<policy>`.",
+    )
+    cost_allocation_weights: Mapping[str, str] = _setting(
+        "FLOWMETER_COST_ALLOCATION_WEIGHTS",
+        {},
+        _weights,
+        "`key=weight,...` for the `weights` policy (keys are tenants, product lines or "
+        "workflows, whichever the report groups by).",
+    )
+    pricing_file: Path | None = _setting(
+        "FLOWMETER_PRICING_FILE",
+        None,
+        _optional_path,
+        "TOML usage price list (per call / per compute-second per dependency); the daily "
+        "usage-cost job and the drill-down's attributed cost use it.",
+    )
+    slo_success_target: float = _setting(
+        "FLOWMETER_SLO_SUCCESS_TARGET",
+        0.99,
+        _fraction,
+        "Share of runs that must succeed; error-budget burn = error rate / (1 - target).",
+    )
+    slo_p95_ms: float = _setting(
+        "FLOWMETER_SLO_P95_MS", 5000.0, _positive_float, "Latency SLO: p95 run duration target."
+    )
     cache_ttl_seconds: int = _setting(
         "FLOWMETER_CACHE_TTL_SECONDS", 30, _positive_int, "Dashboard query cache lifetime."
     )
@@ -281,7 +338,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         raise SettingsError("FLOWMETER_TLS_CERT and FLOWMETER_TLS_KEY must be set together")
     if settings.tls_client_ca is not None and settings.tls_cert is None:
         raise SettingsError("FLOWMETER_TLS_CLIENT_CA needs FLOWMETER_TLS_CERT and _KEY")
-    for path_field in ("tls_cert", "tls_key", "tls_client_ca", "users_file"):
+    for path_field in ("tls_cert", "tls_key", "tls_client_ca", "users_file", "pricing_file"):
         path = getattr(settings, path_field)
         if path is not None and not path.is_file():
             env_name = Settings.__dataclass_fields__[path_field].metadata["env"]

@@ -1,0 +1,6 @@
+-- Row ids currently stored for one billing account and billing period (idempotency check).
+-- returns: x_row_id String
+-- params: account String, period_start DateTime64(3)
+SELECT DISTINCT x_row_id
+FROM cost_records
+WHERE BillingAccountId = {account:String} AND BillingPeriodStart = {period_start:DateTime64(3)}
