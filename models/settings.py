@@ -236,6 +236,18 @@ class Settings:
     lease_seconds: float = _setting(
         "FLOWMETER_LEASE_SECONDS", 30.0, _positive_float, "A claimed run's lease; heartbeats renew."
     )
+    idempotency_ttl_hours: float = _setting(
+        "FLOWMETER_IDEMPOTENCY_TTL_HOURS",
+        168.0,
+        _positive_float,
+        "How long a step's idempotency record returns its stored result to a duplicate.",
+    )
+    demo_interval_seconds: float = _setting(
+        "FLOWMETER_DEMO_INTERVAL_SECONDS",
+        3.0,
+        _positive_float,
+        "`flowmeter up --demo`: seconds between live demo runs after the backfill.",
+    )
 
     # --- analytics and dashboard ---------------------------------------------------------
     cost_tag_keys: tuple[str, ...] = _setting(

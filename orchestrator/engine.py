@@ -184,7 +184,8 @@ class Engine:
             finally:
                 _call.value = None
 
-        if step.timeout is None:
+        if step.timeout is None or call.run.mode == "manual":
+            # Manual runs record human work (demo history before go-live): no step timeouts.
             return target()
         if isinstance(self.clock, SystemClock):
             if self._pool is None:
@@ -197,7 +198,12 @@ class Engine:
                     f"step {step.name} took longer than {step.timeout}s"
                 ) from None
         started = self.clock.now()
-        result = target()
+        try:
+            result = target()
+        except Exception as exc:
+            if self.clock.now() - started > step.timeout:
+                raise StepTimeoutError(f"step {step.name} took longer than {step.timeout}s") from exc
+            raise
         if self.clock.now() - started > step.timeout:
             raise StepTimeoutError(f"step {step.name} took longer than {step.timeout}s")
         return result

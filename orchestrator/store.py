@@ -201,6 +201,11 @@ class OrchestratorStore:
             sa.event.listen(self.engine, "begin", _sqlite_begin_immediate)
         metadata.create_all(self.engine)
 
+    @property
+    def safe_dsn(self) -> str:
+        """The database URL with any password hidden."""
+        return self.engine.url.render_as_string(hide_password=True)
+
     def close(self) -> None:
         """Release pooled connections."""
         self.engine.dispose()

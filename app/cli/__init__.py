@@ -41,9 +41,10 @@ def export_group() -> None:
 
 def _register() -> None:
     """Each area's module lists its commands; one line here per module."""
-    from app.cli import store, up, users
+    from app.cli import orchestrator, store, up, users
 
     modules = [
+        orchestrator,
         store,
         up,
         users,

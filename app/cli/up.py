@@ -31,6 +31,13 @@ STOP_BUDGET_SECONDS = 8.0
 def build_services(settings: Settings, store: Store, *, demo: bool) -> list[Service]:
     """The components this process runs besides the dashboard, in start order."""
     services: list[Service] = []
+    from app.cli.orchestrator import telemetry_for
+    from orchestrator.service import OrchestratorService
+
+    pipeline = next((s for s in services if hasattr(s, "submit")), None)
+    services.append(
+        OrchestratorService(settings, telemetry_for(settings, pipeline), clickhouse=store, demo=demo)
+    )
     return services
 
 
