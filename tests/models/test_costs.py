@@ -113,7 +113,7 @@ def test_bad_rows_are_reported_and_nothing_is_imported(
 def test_not_a_focus_file(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "f.json"
     path.write_text("{}")
-    with pytest.raises(CostImportError, match="expected a .csv or .parquet"):
+    with pytest.raises(CostImportError, match=r"expected a \.csv or \.parquet"):
         import_cost_file(store, path, tag_keys=KEYS)
 
 
