@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from app.access import User, require, require_tenant
+from models.baselines import set_baseline
+from models.db import Store
+from models.errors import PermissionDeniedError
+from models.roi import Baseline
 from orchestrator.api import OrchestratorAPI
 
 __all__ = [
     "REDACTED",
+    "change_baseline",
     "decide_approval",
     "pending_approvals",
     "readable_dead_letters",
@@ -92,3 +99,22 @@ def redact(value: Any, patterns: Sequence[str]) -> Any:
     if isinstance(value, list):
         return [redact(item, patterns) for item in value]
     return value
+
+
+def change_baseline(
+    store: Store, user: User, workflow: str, *, manual_minutes: Decimal, hourly_rate: Decimal,
+    manual_error_rate: Decimal, cost_per_error: Decimal, currency: str, reason: str,
+    effective_from: datetime | None = None, go_live_at: datetime | None = None,
+) -> Baseline:  # fmt: skip
+    """Record a new baseline version as ``user`` (finance or admin), with the reason, in history."""
+    require(user, "baseline.change")
+    if user.restricted:
+        raise PermissionDeniedError(
+            f"{user.name} sees only some tenants; baselines apply to every tenant's ROI, so "
+            "only an unrestricted finance or admin user may change them"
+        )
+    return set_baseline(
+        store, workflow, manual_minutes=manual_minutes, hourly_rate=hourly_rate,
+        manual_error_rate=manual_error_rate, cost_per_error=cost_per_error, currency=currency,
+        reason=reason, changed_by=user.name, effective_from=effective_from, go_live_at=go_live_at,
+    )  # fmt: skip

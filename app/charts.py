@@ -8,7 +8,15 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-__all__ = ["BAD", "GOOD", "health_figure", "waterfall"]
+__all__ = [
+    "BAD",
+    "GOOD",
+    "estimated_actual_figure",
+    "health_figure",
+    "ranking_figure",
+    "savings_figure",
+    "waterfall",
+]
 
 GOOD = "#2E7D32"
 BAD = "#C62828"
@@ -97,3 +105,45 @@ def waterfall(spans: pd.DataFrame) -> go.Figure:
     figure.update_xaxes(title_text="milliseconds since the trace started")
     figure.update_layout(showlegend=False, hovermode="closest")
     return _layout(figure, max(220, 28 * len(frame) + 80))
+
+
+def savings_figure(by_day: pd.DataFrame, currency: str) -> go.Figure:
+    """Manual cost avoided vs platform cost per day, with cumulative net savings."""
+    figure = make_subplots(specs=[[{"secondary_y": True}]])
+    figure.add_bar(x=by_day["day"], y=by_day["manual_cost_avoided"].astype(float),
+                   name="manual cost avoided", marker_color=GOOD)  # fmt: skip
+    figure.add_bar(x=by_day["day"], y=by_day["platform_cost"].astype(float),
+                   name="platform cost", marker_color=BAD)  # fmt: skip
+    figure.add_scatter(x=by_day["day"], y=by_day["cumulative_net"].astype(float),
+                       name="cumulative net savings", mode="lines+markers",
+                       line={"color": NEUTRAL, "width": 3}, secondary_y=True)  # fmt: skip
+    figure.update_yaxes(title_text=f"per day ({currency})", secondary_y=False)
+    figure.update_yaxes(title_text=f"cumulative ({currency})", secondary_y=True, showgrid=False)
+    figure.update_layout(barmode="group")
+    return _layout(figure, 360)
+
+
+def ranking_figure(report: pd.DataFrame, currency: str) -> go.Figure:
+    """Net savings per workflow, best at the top, ROI % on each bar."""
+    frame = report.assign(net=report["net_savings"].astype(float)).sort_values("net")
+    labels = [f"{w} v{int(v)}" if v == v and v is not None else str(w)
+              for w, v in zip(frame["workflow"], frame["baseline_version"], strict=True)]  # fmt: skip
+    texts = ["ROI –" if r is None or r != r else f"ROI {float(r):,.0f}%" for r in frame["roi_percent"]]
+    figure = go.Figure()
+    figure.add_bar(y=labels, x=frame["net"], orientation="h", text=texts, textposition="auto",
+                   marker_color=[GOOD if v >= 0 else BAD for v in frame["net"]])  # fmt: skip
+    figure.update_xaxes(title_text=f"net savings ({currency})")
+    figure.update_layout(showlegend=False, hovermode="closest")
+    return _layout(figure, max(200, 48 * len(frame) + 80))
+
+
+def estimated_actual_figure(report: pd.DataFrame, currency: str) -> go.Figure:
+    """Savings the baselines promise vs savings measured from runs, per workflow."""
+    figure = go.Figure()
+    figure.add_bar(x=report["workflow"], y=report["estimated_savings"].astype(float),
+                   name="estimated", marker_color=MUTED)  # fmt: skip
+    figure.add_bar(x=report["workflow"], y=report["actual_savings"].astype(float),
+                   name="actual", marker_color=NEUTRAL)  # fmt: skip
+    figure.update_yaxes(title_text=currency)
+    figure.update_layout(barmode="group")
+    return _layout(figure, 300)

@@ -6,15 +6,18 @@ the tenant scope and one user's cached numbers are never served to another.
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
 from app import actions
-from models import correlation, health, kpis, overview, totals
+from models import baselines, correlation, costs, health, kpis, overview, roi_report, totals
+from models import cost_export as cost_export_module
 from models import dimensions as catalog
 from models.db import current_store
 from models.settings import load_settings
@@ -22,9 +25,12 @@ from orchestrator.api import OrchestratorAPI
 
 Tenants = tuple[str, ...] | None
 
-TTL_SECONDS = load_settings().cache_ttl_seconds
-SLO_SUCCESS = 0.99  # share of runs that must succeed
-SLO_P95_MS = 5000.0  # p95 run latency target
+SETTINGS = load_settings()
+TTL_SECONDS = SETTINGS.cache_ttl_seconds
+SLO_SUCCESS = SETTINGS.slo_success_target
+SLO_P95_MS = SETTINGS.slo_p95_ms
+POLICY = SETTINGS.cost_allocation_policy
+WEIGHTS = dict(SETTINGS.cost_allocation_weights)
 
 
 @dataclass(frozen=True)
@@ -172,3 +178,84 @@ def _epoch_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFram
         if column in frame.columns:
             frame[column] = pd.to_datetime(frame[column], unit="s", errors="coerce")
     return frame
+
+
+# --- ROI -------------------------------------------------------------------------------
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def roi(start: datetime, end: datetime, workflow: str, tenants: Tenants) -> pd.DataFrame:
+    """ROI per workflow and baseline version over [start, end)."""
+    return roi_report.roi_report(current_store(), start, end, workflow=workflow, policy=POLICY,
+                                 weights=WEIGHTS, tenants=tenants)  # fmt: skip
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def roi_daily(
+    start: datetime, end: datetime, workflow: str, tenants: Tenants
+) -> tuple[pd.DataFrame, int | None]:
+    """Savings and platform cost per day and workflow, and the payback in days."""
+    return roi_report.roi_daily(current_store(), start, end, workflow=workflow, policy=POLICY,
+                                weights=WEIGHTS, tenants=tenants)  # fmt: skip
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def before_after(workflow: str, metric: str, tenants: Tenants) -> Any:
+    """Before/after go-live comparison of one metric with a bootstrap interval."""
+    return roi_report.before_after(current_store(), workflow, metric, policy=POLICY,
+                                   tenants=tenants)  # fmt: skip
+
+
+def roi_totals(report: pd.DataFrame) -> totals.RoiTotals:
+    """Headline ROI figures over a report."""
+    return totals.roi_totals(report)
+
+
+def roi_by_day(daily: pd.DataFrame) -> pd.DataFrame:
+    """ROI per day over every workflow."""
+    return totals.roi_by_day(daily)
+
+
+def kpi_headlines(
+    summary: pd.DataFrame, start: datetime, end: datetime, *, previous: bool = False
+) -> totals.KpiHeadlines:
+    """Headline KPIs of a period (or of its previous period)."""
+    return totals.kpi_headlines(summary, start, end, previous=previous)
+
+
+# --- baselines ---------------------------------------------------------------------------
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def baseline_history(workflow: str) -> pd.DataFrame:
+    """Every baseline version, newest first per workflow."""
+    return baselines.baseline_history(current_store(), workflow)
+
+
+# --- cost attribution --------------------------------------------------------------------
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def attributed_costs(
+    start: date, end: date, by: str, daily: bool, tenants: Tenants
+) -> pd.DataFrame:
+    """Cost per group (and day), shared cost allocated by the configured policy."""
+    return costs.attributed_costs(current_store(), start, end, by=by, policy=POLICY,
+                                  weights=WEIGHTS, daily=daily, tenants=tenants)  # fmt: skip
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def unit_economics(start: date, end: date, by: str, tenants: Tenants) -> pd.DataFrame:
+    """Cost per transaction and per order, per day and group."""
+    return costs.unit_economics(current_store(), start, end, by=by, tenants=tenants)
+
+
+def cost_totals(frame: pd.DataFrame) -> totals.CostTotals:
+    """Imported, allocated and unallocated totals of an attributed-costs frame."""
+    return totals.cost_totals(frame)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def cost_export(start: date, end: date, by: str, fmt: str, tenants: Tenants) -> bytes:
+    """The cost report as CSV / XLSX / Parquet / HTML bytes (the analytics export writer)."""
+    frame = attributed_costs(start, end, by, False, tenants)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"costs.{fmt}"
+        cost_export_module.write_cost_export(
+            frame, path, fmt, by=by, start=start, end=end, policy=POLICY
+        )
+        return path.read_bytes()

@@ -186,6 +186,7 @@ def demo_command(days: int, seed: int) -> None:
         telemetry = telemetry_for(settings, pipeline)
         with click.progressbar(length=days * 24, label=f"Simulating {days} days",
                                show_pos=True) as bar:  # fmt: skip
+
             def progress(virtual_now: float) -> None:
                 hours = int((virtual_now - (time.time() - days * 86400)) // 3600)
                 bar.update(max(0, min(days * 24, hours) - bar.pos))

@@ -36,7 +36,9 @@ def build_services(settings: Settings, store: Store, *, demo: bool) -> list[Serv
 
     pipeline = next((s for s in services if hasattr(s, "submit")), None)
     services.append(
-        OrchestratorService(settings, telemetry_for(settings, pipeline), clickhouse=store, demo=demo)
+        OrchestratorService(
+            settings, telemetry_for(settings, pipeline), clickhouse=store, demo=demo
+        )
     )
     return services
 

@@ -1,9 +1,111 @@
-"""Executive ROI."""
+"""Executive ROI: what the automations saved, what they cost, and which ones earn their keep."""
 
 from __future__ import annotations
 
-from app import frame
+import streamlit as st
+
+from app import charts, data, frame
+from app.formatting import money, percent, signed_money
 
 ctx = frame.context()
+f = ctx.filters
 frame.header("Executive ROI", ctx)
-frame.empty_state()
+
+report = data.roi(f.start, f.end, f.workflow, ctx.tenants)
+if report.empty:
+    frame.empty_state("automated runs or baselines")
+    st.stop()
+prev_start, prev_end = f.previous
+now = data.roi_totals(report)
+before = data.roi_totals(data.roi(prev_start, prev_end, f.workflow, ctx.tenants))
+daily, payback = data.roi_daily(f.start, f.end, f.workflow, ctx.tenants)
+cur = now.currency
+
+# One sentence first: the answer, in words.
+if now.platform_cost > 0 and now.net_savings > 0:
+    multiple = (now.manual_cost_avoided / now.platform_cost) if now.platform_cost else 0
+    verdict = (f"Automation saved **{money(now.net_savings, cur)} net** over "
+               f"{f.label.lower()}: **{float(multiple):,.1f}×** its platform cost of "
+               f"{money(now.platform_cost, cur)}.")  # fmt: skip
+elif now.net_savings > 0:
+    verdict = f"Automation saved **{money(now.net_savings, cur)}** over {f.label.lower()}."
+else:
+    verdict = (f"Automation cost **{money(-now.net_savings, cur)} more** than it saved over "
+               f"{f.label.lower()}.")  # fmt: skip
+st.markdown(f"### {verdict}")
+
+tiles = st.columns(5)
+tiles[0].metric("Net savings", money(now.net_savings, cur), border=True,
+                delta=signed_money(now.net_savings - before.net_savings, cur),
+                help="Manual cost avoided minus platform cost; failed runs save nothing")  # fmt: skip
+roi_delta = (None if now.roi_percent is None or before.roi_percent is None
+             else f"{float(now.roi_percent - before.roi_percent):+,.0f} pts")  # fmt: skip
+tiles[1].metric("ROI", percent(now.roi_percent), delta=roi_delta, border=True,
+                help="Net savings / platform cost")  # fmt: skip
+tiles[2].metric("Payback", "not yet" if payback is None else f"{payback} days", border=True,
+                help="Days from the period start until cumulative net savings are positive")  # fmt: skip
+tiles[3].metric("Hours saved", f"{float(now.hours_saved):,.0f} h", border=True,
+                delta=f"{float(now.hours_saved - before.hours_saved):+,.0f} h")  # fmt: skip
+tiles[4].metric("Transactions automated", f"{now.volume:,}", border=True,
+                delta=f"{now.volume - before.volume:+,}",
+                help=f"Completed automated runs; {now.excluded_runs:,} failed or unfinished "
+                "runs are not counted")  # fmt: skip
+st.caption(f"Deltas compare with the previous {f.label.lower().replace('last ', '')} "
+           f"({prev_start:%Y-%m-%d} – {prev_end:%Y-%m-%d}). Baselines used: "
+           f"{', '.join(now.baselines)}.")  # fmt: skip
+if len(now.currencies) > 1:
+    st.warning(f"Figures come in {', '.join(now.currencies)}; the tiles show {cur} only.")
+
+kpi_summary = data.kpi_summary(f.start, f.end, f.workflow, ctx.tenants)
+kpi_now = data.kpi_headlines(kpi_summary, f.start, f.end)
+kpi_before = data.kpi_headlines(kpi_summary, prev_start, prev_end, previous=True)
+st.subheader("Business outcomes")
+row = st.columns(4)
+row[0].metric("Orders advanced per hour", f"{kpi_now.orders_per_hour:,.1f}", border=True,
+              delta=f"{kpi_now.orders_per_hour - kpi_before.orders_per_hour:+,.1f}")  # fmt: skip
+row[1].metric("Invoices posted", f"{kpi_now.invoices_posted:,}", border=True,
+              delta=f"{kpi_now.invoices_posted - kpi_before.invoices_posted:+,}")  # fmt: skip
+row[2].metric("Refunds prevented", money(kpi_now.refunds_prevented_amount,
+              kpi_now.refund_currency or cur), border=True,
+              delta=f"{kpi_now.refunds_prevented - kpi_before.refunds_prevented:+,} refunds")  # fmt: skip
+sla_delta = (None if kpi_now.sla_met_percent is None or kpi_before.sla_met_percent is None
+             else f"{kpi_now.sla_met_percent - kpi_before.sla_met_percent:+.1f} pts")  # fmt: skip
+row[3].metric("SLA met", percent(kpi_now.sla_met_percent, decimals=1), delta=sla_delta,
+              border=True)  # fmt: skip
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Savings vs platform cost")
+    by_day = data.roi_by_day(daily)
+    if by_day.empty:
+        st.caption("No daily figures in this period.")
+    else:
+        st.plotly_chart(charts.savings_figure(by_day, cur), width="stretch", key="savings")
+with right:
+    st.subheader("Automations ranked by net savings")
+    st.caption("Top: double down. Bottom or red: prune or fix.")
+    st.plotly_chart(charts.ranking_figure(report, cur), width="stretch", key="ranking")
+
+left, right = st.columns([3, 2])
+with left:
+    st.subheader("Estimated vs actual savings")
+    st.caption("Estimated: what the baseline promises for every run attempted. Actual: completed "
+               "runs, minus the cost of fixing failed ones by hand.")  # fmt: skip
+    st.plotly_chart(charts.estimated_actual_figure(report, cur), width="stretch", key="est")
+with right:
+    st.subheader("Before / after go-live")
+    workflows = sorted(set(report["workflow"]))
+    chosen = f.workflow or st.selectbox("Workflow", workflows, key="ba_workflow")
+    for metric, label in (("cycle_time_ms", "Cycle time (ms)"), ("error_rate", "Error rate"),
+                          ("cost_per_transaction", "Cost per transaction")):  # fmt: skip
+        result = data.before_after(str(chosen), metric, ctx.tenants)
+        if result.conclusion == "not enough data":
+            st.markdown(f"**{label}**: not enough data. {result.explanation}")
+            continue
+        st.markdown(
+            f"**{label}**: {result.mean_before:,.4g} → {result.mean_after:,.4g} "
+            f"(**{result.conclusion}**, {result.confidence:.0%} interval "
+            f"{result.ci_low:,.4g} to {result.ci_high:,.4g})"
+        )
+st.page_link("views/baselines.py", label="Baselines behind these figures",
+             icon=":material/tune:")  # fmt: skip

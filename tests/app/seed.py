@@ -7,11 +7,25 @@ assert that a user of tenant A never sees them anywhere on a page.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
+import csv
+import json
+import tempfile
+from pathlib import Path
+
+from models.baselines import set_baseline
+from models.costs import import_cost_file
 from models.db import Store
 from tests.builders import gauge, kpi_event, log_event, run
+
+FOCUS_HEADER = [
+    "BillingAccountId", "BillingCurrency", "BillingPeriodStart", "BillingPeriodEnd",
+    "ChargePeriodStart", "ChargePeriodEnd", "BilledCost", "EffectiveCost", "ListCost",
+    "ContractedCost", "ChargeCategory", "ServiceName", "ProviderName", "Tags",
+]  # fmt: skip
+TENANT_B_COST = Decimal("1234.56")  # distinctive: must never show for a tenant-a user
 
 
 @dataclass(frozen=True)
@@ -68,4 +82,36 @@ def seed(store: Store) -> World:
     gauge(store, now - timedelta(minutes=5), "flowmeter.breaker.state", 2.0,
           {"breaker.name": "payments-api"})  # fmt: skip
     gauge(store, now - timedelta(minutes=5), "flowmeter.queue.lag", 4.5, {"queue": "default"})
+    for workflow, minutes in (("order-to-cash", "12"), ("invoice", "20")):
+        set_baseline(
+            store, workflow, manual_minutes=Decimal(minutes), hourly_rate=Decimal("60"),
+            manual_error_rate=Decimal("0.02"), cost_per_error=Decimal("50"), currency="EUR",
+            reason="initial time study", changed_by="seed",
+            effective_from=now - timedelta(days=60), go_live_at=now - timedelta(days=20),
+        )  # fmt: skip
+    seed_costs(store, (now - timedelta(hours=30)).date())
     return World(now, "corr-dead-1", dead_trace, "ORD-1001", failed_trace)
+
+
+def seed_costs(store: Store, day: date) -> None:
+    """FOCUS rows for one day: tenant A, tenant B, and a shared platform line."""
+    period = day.replace(day=1)
+    next_period = (period + timedelta(days=32)).replace(day=1)
+    rows = [
+        ("40.00", {"tenant": "tenant-a", "workflow": "order-to-cash", "product_line": "retail"}),
+        (str(TENANT_B_COST), {"tenant": "tenant-b", "workflow": "invoice",
+                              "product_line": "wholesale"}),
+        ("50.00", {"shared": "true"}),
+    ]  # fmt: skip
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "focus.csv"
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(FOCUS_HEADER)
+            for cost, tags in rows:
+                writer.writerow([
+                    "acct-1", "EUR", f"{period}T00:00:00Z", f"{next_period}T00:00:00Z",
+                    f"{day}T00:00:00Z", f"{day}T23:00:00Z", cost, cost, cost, cost, "Usage",
+                    "Compute", "AWS", json.dumps(tags),
+                ])  # fmt: skip
+        import_cost_file(store, path, tag_keys=("tenant", "product_line", "workflow"))
