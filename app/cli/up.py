@@ -40,6 +40,11 @@ def build_services(settings: Settings, store: Store, *, demo: bool) -> list[Serv
             settings, telemetry_for(settings, pipeline), clickhouse=store, demo=demo
         )
     )
+    if settings.pricing_file is not None:
+        from models.pricing import load_price_list
+        from models.usage_costs import UsageCostJob
+
+        services.append(UsageCostJob(store, load_price_list(settings.pricing_file)))
     return services
 
 
