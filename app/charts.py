@@ -128,7 +128,9 @@ def ranking_figure(report: pd.DataFrame, currency: str) -> go.Figure:
     frame = report.assign(net=report["net_savings"].astype(float)).sort_values("net")
     labels = [f"{w} v{int(v)}" if v == v and v is not None else str(w)
               for w, v in zip(frame["workflow"], frame["baseline_version"], strict=True)]  # fmt: skip
-    texts = ["ROI –" if r is None or r != r else f"ROI {float(r):,.0f}%" for r in frame["roi_percent"]]
+    texts = [
+        "ROI –" if r is None or r != r else f"ROI {float(r):,.0f}%" for r in frame["roi_percent"]
+    ]
     figure = go.Figure()
     figure.add_bar(y=labels, x=frame["net"], orientation="h", text=texts, textposition="auto",
                    marker_color=[GOOD if v >= 0 else BAD for v in frame["net"]])  # fmt: skip

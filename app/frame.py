@@ -140,7 +140,8 @@ def sidebar(user: User, *, open_access: bool) -> Context:
             picked = st.date_input("Dates (UTC)", value=default_days, key="_filter_dates")
             if isinstance(picked, tuple) and len(picked) == 2:
                 first, last = picked
-                filters = parse_filters({"from": str(first), "to": str(last)}, now)
+                dims = {k: getattr(filters, k) for k in ("tenant", "product_line", "workflow")}
+                filters = parse_filters({"from": str(first), "to": str(last), **dims}, now)
         elif range_key != filters.range_key or filters.range_key == CUSTOM:
             filters = filters.with_period(str(range_key), now)
         scope = tenant_scope(user)

@@ -43,7 +43,9 @@ with st.form("baseline", border=True):
                                 value=float(base["manual_minutes"]) if base is not None else 10.0)  # fmt: skip
     rate = middle.number_input("Loaded hourly rate", min_value=0.0,
                                value=float(base["hourly_rate"]) if base is not None else 50.0)  # fmt: skip
-    currency = right.text_input("Currency", value=str(base["currency"]) if base is not None else "EUR")
+    currency = right.text_input(
+        "Currency", value=str(base["currency"]) if base is not None else "EUR"
+    )
     error_rate = left.number_input("Manual error rate (0–1)", min_value=0.0, max_value=1.0,
                                    value=float(base["manual_error_rate"]) if base is not None else 0.02,
                                    format="%.4f")  # fmt: skip

@@ -14,7 +14,7 @@ from app.formatting import money
 ctx = frame.context()
 f = ctx.filters
 frame.header("Cost Attribution", ctx,
-             applies=f"shared cost allocated {data.POLICY}ly; periods are whole UTC days")  # fmt: skip
+             applies=f"shared-cost policy: {data.POLICY}; periods are whole UTC days")  # fmt: skip
 GROUPS = {"tenant": "Tenant", "product_line": "Product line", "workflow": "Workflow"}
 first_day = f.start.date()
 end_day = (f.end - timedelta(seconds=1)).date() + timedelta(days=1)
@@ -48,7 +48,7 @@ with showback:
         GT(shown[[by, "allocation_method", "currency", "effective_cost", "billed_cost"]],
            groupname_col=by)
         .tab_header(title=f"Showback by {label}", subtitle=f"{f.label}: {first_day} – "
-                    f"{end_day - timedelta(days=1)} · shared cost allocated {data.POLICY}ly")
+                    f"{end_day - timedelta(days=1)} · shared-cost policy: {data.POLICY}")
         .cols_label(allocation_method="allocation", effective_cost="effective cost",
                     billed_cost="billed cost")
         .fmt_number(columns=["effective_cost", "billed_cost"], decimals=2)

@@ -115,3 +115,46 @@ def seed_costs(store: Store, day: date) -> None:
                     "Compute", "AWS", json.dumps(tags),
                 ])  # fmt: skip
         import_cost_file(store, path, tag_keys=("tenant", "product_line", "workflow"))
+
+
+@dataclass(frozen=True)
+class EngineWorld:
+    """Dead letters and approvals created by the real engine."""
+
+    dead_letter_a: int  # tenant-a, retries exhausted (payload carries an e-mail)
+    dead_letter_b: int  # tenant-b, poison
+    waiting_run: str  # tenant-a, waiting for approval
+
+
+def seed_engine(dsn: str) -> EngineWorld:
+    """Run the sample flows on the engine until they dead-letter or wait for approval."""
+    from orchestrator.api import OrchestratorAPI
+    from orchestrator.clock import VirtualClock
+    from orchestrator.engine import Engine
+    from orchestrator.store import OrchestratorStore
+    from tests.orchestrator import sample_flows
+
+    clock = VirtualClock(start=datetime.now(UTC).timestamp() - 3600)
+    engine = Engine(OrchestratorStore(dsn), clock=clock, seed=3)
+    try:
+        sample_flows.failures["pay_refund"] = 2
+        failing = engine.submit("refund_flow", {"id": "r-a", "amount": 12,
+                                "customer_email": "ann@example.com"},
+                                tenant_id="tenant-a", correlation_id="corr-dead-1")  # fmt: skip
+        engine.submit("refund_flow", {"id": "r-b", "amount": "lots"}, tenant_id="tenant-b",
+                      correlation_id="corr-b-poison")  # fmt: skip
+        waiting = engine.submit("approval_flow", {}, tenant_id="tenant-a")
+        for _ in range(50):
+            if engine.run_once("seed") is not None:
+                continue
+            upcoming = engine.store.next_ready_at()
+            if upcoming is None or upcoming > clock.now() + 600:
+                break
+            clock.set(upcoming)
+        letters = {d["run_id"]: d["id"] for d in OrchestratorAPI(engine.store).dead_letters()}
+        poison = next(i for run_id, i in letters.items() if run_id != failing)
+        assert waiting is not None and failing is not None
+        return EngineWorld(letters[failing], poison, waiting)
+    finally:
+        sample_flows.failures.clear()
+        engine.close()

@@ -99,7 +99,9 @@ def test_four_worker_processes_run_1000_runs_each_exactly_once(
     assert sum(executed) == 1000
     assert all(n > 0 for n in executed), f"some worker never claimed: {executed}"
     assert store.counts() == {"completed": 1000}
-    attempts = Counter(row[1] for row in Ledger(env["LEDGER_DSN"], env["LEDGER_SCHEMA"]).rows("ledger_attempts"))
+    attempts = Counter(
+        row[1] for row in Ledger(env["LEDGER_DSN"], env["LEDGER_SCHEMA"]).rows("ledger_attempts")
+    )
     assert len(attempts) == 1000
     assert max(attempts.values()) == 1  # no run's step executed twice
     store.close()

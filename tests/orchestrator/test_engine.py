@@ -119,7 +119,7 @@ def test_dead_letter_replay_refused_twice_and_audited(state_db: StateDb) -> None
     run = engine.store.run(run_id)  # type: ignore[arg-type]
     assert run.status == "completed" and run.replays == 1
     # Re-entered at the failed step: the completed check_refund was not called again.
-    assert sample_flows.calls[len(calls_before):] == ["pay_refund"]
+    assert sample_flows.calls[len(calls_before) :] == ["pay_refund"]
     audit = api.audit_log()
     assert [(a["actor"], a["action"], a["target"], a["reason"]) for a in audit] == [
         ("ana", "dlq.replay", str(letter_id), "payments fixed")

@@ -52,7 +52,9 @@ def test_run_and_step_spans_carry_the_contract_attributes_in_one_trace_across_ex
     cap, clock = Captured(), VirtualClock(start=T0)
     sample_flows.failures["flaky"] = 1
     store = sqlite_db.open()
-    run_id = _submit(Engine(store, clock=clock, telemetry=cap.telemetry, seed=1), "retry_flow", {"x": 1})
+    run_id = _submit(
+        Engine(store, clock=clock, telemetry=cap.telemetry, seed=1), "retry_flow", {"x": 1}
+    )
     first = Engine(store, clock=clock, telemetry=cap.telemetry, seed=1)
     assert first.run_once("w1") == run_id
     clock.advance(30)
@@ -84,7 +86,10 @@ def test_run_and_step_spans_carry_the_contract_attributes_in_one_trace_across_ex
     assert ok.attributes["step.outcome"] == "ok" and ok.attributes["tenant.id"] == "acme"  # type: ignore[index]
     points = cap.metric_points()
     assert points["flowmeter.step.retries"][0].value == 1
-    assert points["flowmeter.runs.started"][0].attributes == {"workflow.name": "retry_flow", "tenant.id": "acme"}
+    assert points["flowmeter.runs.started"][0].attributes == {
+        "workflow.name": "retry_flow",
+        "tenant.id": "acme",
+    }
     assert resumed.metric_points()["flowmeter.runs.completed"][0].value == 1
 
 
@@ -96,7 +101,9 @@ def test_kpi_and_dead_letter_events_and_a_replay_in_the_same_trace(
     engine = Engine(sqlite_db.open(), clock=clock, telemetry=cap.telemetry, seed=1)
     run_id = _submit(engine, "ledger_flow", {"id": "o-77", "amount": 30})
     assert engine.run_once("w") == run_id
-    kpis = [r for r in cap.logs.get_finished_logs() if r.log_record.event_name == "kpi.invoice_posted"]
+    kpis = [
+        r for r in cap.logs.get_finished_logs() if r.log_record.event_name == "kpi.invoice_posted"
+    ]
     assert len(kpis) == 1
     attrs = kpis[0].log_record.attributes or {}
     assert attrs["kpi.amount"] == "30.00" and attrs["kpi.currency"] == "EUR"
