@@ -110,15 +110,17 @@ def waterfall(spans: pd.DataFrame) -> go.Figure:
 def savings_figure(by_day: pd.DataFrame, currency: str) -> go.Figure:
     """Manual cost avoided vs platform cost per day, with cumulative net savings."""
     figure = make_subplots(specs=[[{"secondary_y": True}]])
-    figure.add_bar(x=by_day["day"], y=by_day["manual_cost_avoided"].astype(float),
+    days = [str(day) for day in by_day["day"]]
+    figure.add_bar(x=days, y=by_day["manual_cost_avoided"].astype(float),
                    name="manual cost avoided", marker_color=GOOD)  # fmt: skip
-    figure.add_bar(x=by_day["day"], y=by_day["platform_cost"].astype(float),
+    figure.add_bar(x=days, y=by_day["platform_cost"].astype(float),
                    name="platform cost", marker_color=BAD)  # fmt: skip
-    figure.add_scatter(x=by_day["day"], y=by_day["cumulative_net"].astype(float),
+    figure.add_scatter(x=days, y=by_day["cumulative_net"].astype(float),
                        name="cumulative net savings", mode="lines+markers",
                        line={"color": NEUTRAL, "width": 3}, secondary_y=True)  # fmt: skip
     figure.update_yaxes(title_text=f"per day ({currency})", secondary_y=False)
     figure.update_yaxes(title_text=f"cumulative ({currency})", secondary_y=True, showgrid=False)
+    figure.update_xaxes(type="category")
     figure.update_layout(barmode="group")
     return _layout(figure, 360)
 
@@ -132,7 +134,8 @@ def ranking_figure(report: pd.DataFrame, currency: str) -> go.Figure:
         "ROI –" if r is None or r != r else f"ROI {float(r):,.0f}%" for r in frame["roi_percent"]
     ]
     figure = go.Figure()
-    figure.add_bar(y=labels, x=frame["net"], orientation="h", text=texts, textposition="auto",
+    figure.add_bar(y=labels, x=frame["net"], orientation="h", text=texts, textposition="outside",
+                   cliponaxis=False,
                    marker_color=[GOOD if v >= 0 else BAD for v in frame["net"]])  # fmt: skip
     figure.update_xaxes(title_text=f"net savings ({currency})")
     figure.update_layout(showlegend=False, hovermode="closest")

@@ -101,9 +101,13 @@ def _param(key: str) -> str:
     return str(st.query_params.get(key, ""))
 
 
-def _choice(label: str, key: str, options: list[str], current: str, *, all_label: str) -> str:
+def _choice(
+    label: str, key: str, options: list[str], current: str, *, all_label: str, strict: bool = False
+) -> str:
     """A selectbox over options with "all" first; the URL value wins when it is valid."""
     values = ["", *options]
+    if strict and current not in values:
+        current = ""
     if current and current not in values:
         values.append(current)  # keep a shared link's value visible even if it has no data yet
     widget_key = f"_filter_{key}"
@@ -147,9 +151,8 @@ def sidebar(user: User, *, open_access: bool) -> Context:
         scope = tenant_scope(user)
         dims = data.dimensions(scope)
         tenant_options = list(user.tenants) if user.restricted else dims["tenant"]
-        tenant = _choice(
-            "Tenant", "tenant", tenant_options, filters.tenant, all_label="All tenants"
-        )
+        tenant = _choice("Tenant", "tenant", tenant_options, filters.tenant,
+                         all_label="All tenants", strict=user.restricted)  # fmt: skip
         product_line = _choice("Product line", "product_line", dims["product_line"],
                                filters.product_line, all_label="All product lines")  # fmt: skip
         workflow = _choice("Workflow", "workflow", dims["workflow"], filters.workflow,

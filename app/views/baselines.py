@@ -37,20 +37,24 @@ latest = (history.sort_values("version").groupby("workflow").tail(1).set_index("
           if not history.empty else None)  # fmt: skip
 with st.form("baseline", border=True):
     workflow = st.selectbox("Workflow", known, accept_new_options=True, index=0 if known else None)
-    base = latest.loc[workflow] if latest is not None and workflow in latest.index else None
+    base: dict[str, object] | None = (
+        {str(k): v for k, v in latest.loc[workflow].to_dict().items()}
+        if latest is not None and workflow in latest.index
+        else None
+    )
     left, middle, right = st.columns(3)
     minutes = left.number_input("Manual minutes per transaction", min_value=0.0,
-                                value=float(base["manual_minutes"]) if base is not None else 10.0)  # fmt: skip
+                                value=float(str(base["manual_minutes"])) if base is not None else 10.0)  # fmt: skip
     rate = middle.number_input("Loaded hourly rate", min_value=0.0,
-                               value=float(base["hourly_rate"]) if base is not None else 50.0)  # fmt: skip
+                               value=float(str(base["hourly_rate"])) if base is not None else 50.0)  # fmt: skip
     currency = right.text_input(
         "Currency", value=str(base["currency"]) if base is not None else "EUR"
     )
     error_rate = left.number_input("Manual error rate (0–1)", min_value=0.0, max_value=1.0,
-                                   value=float(base["manual_error_rate"]) if base is not None else 0.02,
+                                   value=float(str(base["manual_error_rate"])) if base is not None else 0.02,
                                    format="%.4f")  # fmt: skip
     per_error = middle.number_input("Cost per manual error", min_value=0.0,
-                                    value=float(base["cost_per_error"]) if base is not None else 25.0)  # fmt: skip
+                                    value=float(str(base["cost_per_error"])) if base is not None else 25.0)  # fmt: skip
     effective = right.date_input("Effective from (UTC)", value=datetime.now(UTC).date())
     reason = st.text_area("Reason for the change (kept in the history)")
     submitted = st.form_submit_button("Save new version", type="primary", disabled=not can_change)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import pandas as pd
 import streamlit as st
@@ -47,7 +48,7 @@ with showback:
     table = (
         GT(shown[[by, "allocation_method", "currency", "effective_cost", "billed_cost"]],
            groupname_col=by)
-        .tab_header(title=f"Showback by {label}", subtitle=f"{f.label}: {first_day} – "
+        .tab_header(title=f"Showback by {label}", subtitle=f"{first_day} – "
                     f"{end_day - timedelta(days=1)} · shared-cost policy: {data.POLICY}")
         .cols_label(allocation_method="allocation", effective_cost="effective cost",
                     billed_cost="billed cost")
@@ -75,7 +76,8 @@ for column, fmt, mime in zip(columns, ("csv", "xlsx", "parquet", "html"),
                               "spreadsheetml.sheet", "application/vnd.apache.parquet",
                               "text/html"), strict=True):  # fmt: skip
     column.download_button(
-        f"{fmt.upper()}", data=data.cost_export(first_day, end_day, by, fmt, ctx.tenants),
+        f"{fmt.upper()}", data=partial(data.cost_export, first_day, end_day, by, fmt, ctx.tenants),
+        on_click="ignore",
         file_name=f"flowmeter-costs-by-{by}-{first_day}-{end_day}.{fmt}", mime=mime,
         key=f"download_{fmt}", icon=":material/download:", width="stretch",
     )  # fmt: skip

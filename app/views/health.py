@@ -24,6 +24,9 @@ BREAKER_STATES = {0.0: "closed", 1.0: "half-open", 2.0: "open"}
 def tiles() -> None:
     summary = data.health_summary(f.start, f.end, "workflow", f.workflow, ctx.tenants)
     totals = data.health_totals(summary, f.start, f.end)
+    step_totals = data.health_totals(
+        data.health_summary(f.start, f.end, "step", f.workflow, ctx.tenants), f.start, f.end
+    )
     gauges = data.gauges(f.start, f.end, ctx.tenants)
     depth = gauges[gauges["metric"] == "flowmeter.dlq.depth"]["value"].sum()
     lag = gauges[gauges["metric"] == "flowmeter.queue.lag"]["value"].max()
@@ -36,7 +39,8 @@ def tiles() -> None:
                   help=f"{totals.errors:,} failed runs; SLO: {data.SLO_SUCCESS:.0%} succeed")  # fmt: skip
     row[2].metric("Slowest workflow p95", f"{totals.worst_p95_ms:,.0f} ms", border=True,
                   help=f"target {data.SLO_P95_MS:,.0f} ms")  # fmt: skip
-    row[3].metric("Retry rate", f"{totals.retry_rate:.1%}", border=True)
+    row[3].metric("Step retry rate", f"{step_totals.retry_rate:.1%}", border=True,
+                  help=f"{step_totals.retries:,} retries over {step_totals.spans:,} step attempts")  # fmt: skip
     row = st.columns(4)
     row[0].metric("Dead-lettered runs", f"{totals.dead_letters:,}", border=True)
     row[1].metric("DLQ depth now", f"{depth:,.0f}", border=True)
@@ -95,13 +99,13 @@ left, right = st.columns([3, 2])
 with left:
     st.subheader("Per workflow, against the SLO")
     st.dataframe(
-        summary[["key", "spans", "error_rate", "retry_rate", "dead_letters", "p50_ms", "p95_ms",
-                 "p99_ms", "slo_met", "error_budget_burn"]],
+        summary[["key", "spans", "error_rate", "dead_letters", "p50_ms", "p95_ms", "p99_ms",
+                 "slo_met", "error_budget_burn"]],
         hide_index=True, width="stretch",
         column_config={
             "key": "workflow", "spans": "runs",
             "error_rate": st.column_config.NumberColumn("error rate", format="percent"),
-            "retry_rate": st.column_config.NumberColumn("retry rate", format="percent"),
+            "dead_letters": "dead letters",
             "p50_ms": st.column_config.NumberColumn("p50 ms", format="%.0f"),
             "p95_ms": st.column_config.NumberColumn("p95 ms", format="%.0f"),
             "p99_ms": st.column_config.NumberColumn("p99 ms", format="%.0f"),

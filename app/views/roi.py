@@ -46,12 +46,12 @@ tiles[2].metric("Payback", "not yet" if payback is None else f"{payback} days", 
                 help="Days from the period start until cumulative net savings are positive")  # fmt: skip
 tiles[3].metric("Hours saved", f"{float(now.hours_saved):,.0f} h", border=True,
                 delta=f"{float(now.hours_saved - before.hours_saved):+,.0f} h")  # fmt: skip
-tiles[4].metric("Transactions automated", f"{now.volume:,}", border=True,
+tiles[4].metric("Transactions", f"{now.volume:,}", border=True,
                 delta=f"{now.volume - before.volume:+,}",
-                help=f"Completed automated runs; {now.excluded_runs:,} failed or unfinished "
+                help=f"Automated runs that completed; {now.excluded_runs:,} failed or unfinished "
                 "runs are not counted")  # fmt: skip
-st.caption(f"Deltas compare with the previous {f.label.lower().replace('last ', '')} "
-           f"({prev_start:%Y-%m-%d} – {prev_end:%Y-%m-%d}). Baselines used: "
+st.caption(f"Deltas compare with the previous period of the same length "
+           f"({prev_start:%Y-%m-%d %H:%M} – {prev_end:%Y-%m-%d %H:%M} UTC). Baselines used: "
            f"{', '.join(now.baselines)}.")  # fmt: skip
 if len(now.currencies) > 1:
     st.warning(f"Figures come in {', '.join(now.currencies)}; the tiles show {cur} only.")

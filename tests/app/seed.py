@@ -6,13 +6,12 @@ assert that a user of tenant A never sees them anywhere on a page.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
-
 import csv
 import json
 import tempfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from models.baselines import set_baseline

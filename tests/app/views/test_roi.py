@@ -15,7 +15,7 @@ def test_headline_tiles_equal_the_roi_report(current: Store, world: World) -> No
     assert not app.exception
     expected = roi_totals(roi_report(current, *bounds(world)))
     assert expected.volume == 10  # 6 + 4 completed runs; the failed and dead-lettered excluded
-    assert metric(app, "Transactions automated") == "10"
+    assert metric(app, "Transactions") == "10"
     net = float(expected.net_savings)
     assert metric(app, "Net savings") == (f"-€{abs(net):,.0f}" if net < 0 else f"€{net:,.0f}")
     assert metric(app, "Hours saved") == f"{float(expected.hours_saved):,.0f} h"
