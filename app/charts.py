@@ -128,14 +128,14 @@ def savings_figure(by_day: pd.DataFrame, currency: str) -> go.Figure:
 def ranking_figure(report: pd.DataFrame, currency: str) -> go.Figure:
     """Net savings per workflow, best at the top, ROI % on each bar."""
     frame = report.assign(net=report["net_savings"].astype(float)).sort_values("net")
-    labels = [f"{w} v{int(v)}" if v == v and v is not None else str(w)
-              for w, v in zip(frame["workflow"], frame["baseline_version"], strict=True)]  # fmt: skip
-    texts = [
-        "ROI –" if r is None or r != r else f"ROI {float(r):,.0f}%" for r in frame["roi_percent"]
-    ]
+    labels = [
+        f"{w} v{int(v)} · ROI {'–' if r is None or r != r else f'{float(r):,.0f}%'}"
+        if v == v and v is not None else f"{w} · no baseline"
+        for w, v, r in zip(frame["workflow"], frame["baseline_version"], frame["roi_percent"],
+                           strict=True)
+    ]  # fmt: skip
     figure = go.Figure()
-    figure.add_bar(y=labels, x=frame["net"], orientation="h", text=texts, textposition="outside",
-                   cliponaxis=False,
+    figure.add_bar(y=labels, x=frame["net"], orientation="h", hoverinfo="x+y",
                    marker_color=[GOOD if v >= 0 else BAD for v in frame["net"]])  # fmt: skip
     figure.update_xaxes(title_text=f"net savings ({currency})")
     figure.update_layout(showlegend=False, hovermode="closest")

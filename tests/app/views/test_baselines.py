@@ -20,7 +20,7 @@ CHANGE = {
 }  # fmt: skip
 
 
-def test_history_is_shown(current: Store, world: World) -> None:
+def test_history_is_shown(shared: Store, world: World) -> None:
     app = open_app("baselines")
     assert not app.exception
     history = app.dataframe[1].value
@@ -28,31 +28,33 @@ def test_history_is_shown(current: Store, world: World) -> None:
     assert set(history["reason"]) == {"initial time study"}
 
 
-def test_saving_a_new_version_from_the_page(current: Store, world: World) -> None:
+def test_saving_a_new_version_from_the_page(fresh_world: tuple[Store, World]) -> None:
+    store = fresh_world[0]
     app = open_app("baselines")
     app.text_area[0].input("new time study, Q4")
     next(b for b in app.button if b.label == "Save new version").click().run()
     assert not app.exception
     assert "baseline v2 saved by local" in texts(app)
-    history = baseline_history(current, "invoice")
+    history = baseline_history(store, "invoice")
     assert list(history.sort_values("version")["reason"]) == [
         "initial time study", "new time study, Q4"
     ]  # fmt: skip
 
 
-def test_an_engineer_or_executive_cannot_change_a_baseline(current: Store, world: World) -> None:
+def test_an_engineer_or_executive_cannot_change_a_baseline(shared: Store, world: World) -> None:
     for role in (Role.ENGINEER, Role.EXECUTIVE):
         with pytest.raises(PermissionDeniedError, match="may not baseline change"):
-            change_baseline(current, User("x", role), "invoice", reason="try", **CHANGE)  # type: ignore[arg-type]
+            change_baseline(shared, User("x", role), "invoice", reason="try", **CHANGE)  # type: ignore[arg-type]
     with pytest.raises(PermissionDeniedError, match="only an unrestricted"):
-        change_baseline(current, User("fay", Role.FINANCE, ("tenant-a",)), "invoice",
+        change_baseline(shared, User("fay", Role.FINANCE, ("tenant-a",)), "invoice",
                         reason="try", **CHANGE)  # type: ignore[arg-type]  # fmt: skip
-    assert len(baseline_history(current, "invoice")) == 1  # nothing was written
+    assert len(baseline_history(shared, "invoice")) == 1  # nothing was written
 
 
-def test_finance_changes_with_a_reason(current: Store, world: World) -> None:
-    saved = change_baseline(current, User("fin", Role.FINANCE), "invoice", reason="audit",
+def test_finance_changes_with_a_reason(fresh_world: tuple[Store, World]) -> None:
+    store = fresh_world[0]
+    saved = change_baseline(store, User("fin", Role.FINANCE), "invoice", reason="audit",
                             **CHANGE)  # type: ignore[arg-type]  # fmt: skip
     assert (saved.version, saved.changed_by) == (2, "fin")
     with pytest.raises(ValueError, match="--reason is required"):
-        change_baseline(current, User("fin", Role.FINANCE), "invoice", reason=" ", **CHANGE)  # type: ignore[arg-type]
+        change_baseline(store, User("fin", Role.FINANCE), "invoice", reason=" ", **CHANGE)  # type: ignore[arg-type]

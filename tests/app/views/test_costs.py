@@ -16,11 +16,11 @@ from tests.app.seed import World
 from tests.app.views.conftest import bounds, metric, period
 
 
-def test_tiles_tables_and_csv_equal_the_attributed_costs(current: Store, world: World) -> None:
+def test_tiles_tables_and_csv_equal_the_attributed_costs(shared: Store, world: World) -> None:
     app = open_app("costs", **period(world))
     assert not app.exception
     start, end = bounds(world)
-    expected = cost_totals(attributed_costs(current, start.date(), end.date(), by="tenant"))
+    expected = cost_totals(attributed_costs(shared, start.date(), end.date(), by="tenant"))
     assert expected.effective_cost == Decimal("1324.56")  # 40.00 + 1234.56 + 50.00 shared
     assert metric(app, "Effective cost") == "€1,324.56"
     assert metric(app, "Shared, allocated") == f"€{float(expected.shared_allocated):,.2f}"
@@ -32,7 +32,7 @@ def test_tiles_tables_and_csv_equal_the_attributed_costs(current: Store, world: 
     assert len(export) == 4
 
 
-def test_csv_download_rows_sum_to_the_imported_total(current: Store, world: World) -> None:
+def test_csv_download_rows_sum_to_the_imported_total(shared: Store, world: World) -> None:
     from app import data
 
     start, end = bounds(world)

@@ -9,10 +9,10 @@ from tests.app.seed import World
 from tests.app.views.conftest import bounds, metric, period
 
 
-def test_tiles_and_tables_equal_the_health_queries(current: Store, world: World) -> None:
+def test_tiles_and_tables_equal_the_health_queries(shared: Store, world: World) -> None:
     app = open_app("health", **period(world))
     assert not app.exception
-    summary = health_summary(current, *bounds(world), by="workflow")
+    summary = health_summary(shared, *bounds(world), by="workflow")
     runs = int(summary["spans"].sum())
     assert runs == 12
     assert metric(app, "Runs") == "12"
@@ -28,7 +28,7 @@ def test_tiles_and_tables_equal_the_health_queries(current: Store, world: World)
 
 
 def test_a_bad_period_links_to_the_trace_explorer_with_the_filter(
-    current: Store, world: World
+    shared: Store, world: World
 ) -> None:
     app = open_app("health", workflow="order-to-cash", **period(world))
     assert not app.exception

@@ -10,10 +10,10 @@ from tests.app.seed import World
 from tests.app.views.conftest import bounds, metric, period
 
 
-def test_headline_tiles_equal_the_roi_report(current: Store, world: World) -> None:
+def test_headline_tiles_equal_the_roi_report(shared: Store, world: World) -> None:
     app = open_app(**period(world))
     assert not app.exception
-    expected = roi_totals(roi_report(current, *bounds(world)))
+    expected = roi_totals(roi_report(shared, *bounds(world)))
     assert expected.volume == 10  # 6 + 4 completed runs; the failed and dead-lettered excluded
     assert metric(app, "Transactions") == "10"
     net = float(expected.net_savings)

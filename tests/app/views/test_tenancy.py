@@ -43,7 +43,7 @@ def _everything(app: AppTest) -> str:
     return "\n".join(parts)
 
 
-def test_tenant_a_finance_sees_only_tenant_a(fay: AppTest, current: Store, world: World) -> None:
+def test_tenant_a_finance_sees_only_tenant_a(fay: AppTest, shared: Store, world: World) -> None:
     pages = ["roi", "costs", "baselines"]
     for page in pages:
         fay.switch_page(f"views/{page}.py").run()
@@ -53,7 +53,7 @@ def test_tenant_a_finance_sees_only_tenant_a(fay: AppTest, current: Store, world
             assert mark not in shown, f"{mark!r} leaked on {page}"
         if page == "costs":
             start, end = bounds(world)
-            own = cost_totals(attributed_costs(current, start.date(), end.date(),
+            own = cost_totals(attributed_costs(shared, start.date(), end.date(),
                                                tenants=("tenant-a",)))  # fmt: skip
             assert metric(fay, "Effective cost") == f"€{float(own.effective_cost):,.2f}"
             assert own.effective_cost > 0
@@ -63,7 +63,7 @@ def test_tenant_a_finance_sees_only_tenant_a(fay: AppTest, current: Store, world
 
 
 def test_asking_for_tenant_b_in_the_url_still_shows_only_tenant_a(
-    fay: AppTest, current: Store, world: World
+    fay: AppTest, shared: Store, world: World
 ) -> None:
     app = AppTest.from_file(MAIN, default_timeout=60)
     app.session_state["_flowmeter_user"] = fay.session_state["_flowmeter_user"]

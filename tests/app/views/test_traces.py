@@ -10,11 +10,11 @@ from tests.app.views.conftest import period
 
 
 def test_correlation_search_shows_the_trace_and_everything_around_it(
-    current: Store, world: World
+    shared: Store, world: World
 ) -> None:
     app = open_app("traces", correlation=world.dead_correlation, **period(world))
     assert not app.exception
-    expected = drilldown(current, "correlation", world.dead_correlation)
+    expected = drilldown(shared, "correlation", world.dead_correlation)
     assert f"Trace {world.dead_trace}" in texts(app)
     tabs = [tab.label for tab in app.tabs]
     assert tabs[0] == f"Logs ({len(expected.logs)})"
@@ -24,7 +24,7 @@ def test_correlation_search_shows_the_trace_and_everything_around_it(
     assert len(spans.options) == len(expected.spans) == 3  # run + two attempts of charge
 
 
-def test_entity_and_trace_ids_find_the_same_flow(current: Store, world: World) -> None:
+def test_entity_and_trace_ids_find_the_same_flow(shared: Store, world: World) -> None:
     for params in ({"entity": world.dead_entity}, {"trace": world.dead_trace}):
         app = open_app("traces", **params, **period(world))
         assert not app.exception
@@ -32,7 +32,7 @@ def test_entity_and_trace_ids_find_the_same_flow(current: Store, world: World) -
         assert f"**Correlation** {world.dead_correlation}" in texts(app)
 
 
-def test_attribute_search_lists_spans_then_opens_one(current: Store, world: World) -> None:
+def test_attribute_search_lists_spans_then_opens_one(shared: Store, world: World) -> None:
     app = open_app("traces", attr="run.outcome=dead_lettered", **period(world))
     assert not app.exception
     assert "1 spans with run.outcome = 'dead_lettered'" in texts(app)
@@ -42,7 +42,7 @@ def test_attribute_search_lists_spans_then_opens_one(current: Store, world: Worl
     assert f"Trace {world.dead_trace}" in texts(app)
 
 
-def test_unknown_id_says_so(current: Store, world: World) -> None:
+def test_unknown_id_says_so(shared: Store, world: World) -> None:
     app = open_app("traces", correlation="no-such-id")
     assert not app.exception
     assert "Nothing found for correlation id 'no-such-id'" in texts(app)
