@@ -1,8 +1,9 @@
 """Correlation drill-down: everything about one correlation id, trace id or entity id.
 
-Keys resolve through ``lookup_keys`` (filled by materialized views, sql/schema/304); trace
-bounds come from ``otel_traces_trace_id_ts``; spans are then read by TraceId inside those
-bounds, so the span table is never scanned. Dead letters and replays are the ``dlq.*`` log
+Keys resolve through ``lookup_keys`` (filled by materialized views, sql/schema/304) in one
+query that also brings the times of the key's correlation ids; trace bounds come from
+``otel_traces_trace_id_ts`` and spans are read by TraceId inside them (bloom filter + date
+partitions), so the span table is never scanned. Four queries in all. Dead letters and replays are the ``dlq.*`` log
 events; the attributed cost prices the drill-down's spans with the usage price list.
 """
 
@@ -63,20 +64,7 @@ def resolve(
 def trace_spans(store: Store, trace_ids: Sequence[str]) -> pd.DataFrame:
     """Columns timestamp, trace_id, span_id, parent_span_id, span_name, span_kind, service, duration_ms, status_code, status_message, attributes, resource_attributes, event_times, event_names, event_attributes."""
     ids = sorted({t for t in trace_ids if t})
-    if not ids:
-        return store.query_df(
-            "correlation/trace_spans",
-            trace_ids=[],
-            start=datetime(1970, 1, 2),
-            end=datetime(1970, 1, 2),
-        )
-    bounds = store.query_df("correlation/trace_bounds", trace_ids=ids)
-    if bounds.empty:
-        start = end = datetime(1970, 1, 2)
-    else:
-        start = pd.Timestamp(bounds["start"].min()).to_pydatetime() - timedelta(seconds=1)
-        end = pd.Timestamp(bounds["end"].max()).to_pydatetime() + timedelta(seconds=1)
-    return store.query_df("correlation/trace_spans", trace_ids=ids, start=utc(start), end=utc(end))
+    return store.query_df("correlation/trace_spans", trace_ids=ids)
 
 
 def drilldown(
@@ -89,16 +77,6 @@ def drilldown(
 ) -> Drilldown:
     """Spans, logs, KPI events, dead letters/replays and attributed cost for one key."""
     keys = resolve(store, kind, key, tenants=tenants)
-    if kind != "correlation":
-        # The correlation rows also carry its logs' times (a replay can come days later).
-        correlations = sorted(set(keys["correlation_id"]) - {""})
-        more = [resolve(store, "correlation", c, tenants=tenants) for c in correlations]
-        if more:
-            keys = (
-                pd.concat([keys, *more], ignore_index=True)
-                .groupby(["correlation_id", "trace_id", "tenant"], as_index=False)
-                .agg(first_seen=("first_seen", "min"), last_seen=("last_seen", "max"))
-            )
     notes: list[str] = []
     trace_ids = sorted(set(keys["trace_id"]) - {""})
     correlation_ids = sorted(set(keys["correlation_id"]) - {""})

@@ -2,13 +2,13 @@
 -- returns: day Date, runs UInt64, completed UInt64, failed UInt64, avg_cycle_ms Float64
 -- params: workflow String, start DateTime, end DateTime, all_tenants UInt8, tenants Array(String)
 SELECT
-    toDate(minute) AS day,
+    toDate(hour) AS day,
     sum(spans) AS runs,
     sumIf(spans, outcome = 'completed') AS completed,
     sumIf(spans, outcome IN ('failed', 'dead_lettered')) AS failed,
     if(completed = 0, nan, sumIf(duration_ms_sum, outcome = 'completed') / completed) AS avg_cycle_ms
-FROM span_stats_1m
-WHERE minute >= {start:DateTime} AND minute < {end:DateTime}
+FROM span_stats_1h
+WHERE hour >= {start:DateTime} AND hour < {end:DateTime}
   AND kind = 'run' AND workflow = {workflow:String}
   AND ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, tenant))
 GROUP BY day

@@ -2,13 +2,13 @@
 -- returns: bucket DateTime, workflow String, completed UInt64, failed UInt64, other UInt64
 -- params: bucket String, workflow String, start DateTime, end DateTime, all_tenants UInt8, tenants Array(String)
 SELECT
-    if({bucket:String} = 'day', toStartOfDay(minute), toStartOfHour(minute)) AS bucket,
+    if({bucket:String} = 'day', toStartOfDay(hour), hour) AS bucket,
     workflow,
     sumIf(spans, outcome = 'completed') AS completed,
     sumIf(spans, outcome IN ('failed', 'dead_lettered')) AS failed,
     sumIf(spans, outcome NOT IN ('completed', 'failed', 'dead_lettered')) AS other
-FROM span_stats_1m
-WHERE minute >= {start:DateTime} AND minute < {end:DateTime}
+FROM span_stats_1h
+WHERE hour >= {start:DateTime} AND hour < {end:DateTime}
   AND kind = 'run' AND mode = 'automated'
   AND ({workflow:String} = '' OR workflow = {workflow:String})
   AND ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, tenant))

@@ -1,0 +1,163 @@
+"""Dashboard query speed at >= 10M spans: rollup queries vs the same aggregates from raw tables.
+
+Loads N synthetic runs (5 spans each: run, 3 steps, 1 external call) over 30 days into a
+temporary embedded store, generated inside ClickHouse (INSERT ... SELECT FROM numbers(), so
+the materialized views fill the rollups exactly as ingest would), plus KPI, cost and dlq log
+rows. Then times each dashboard query and lookup (median and p95 of repeated runs) and the
+raw-table equivalent in the same run, and prints both and the ratio.
+
+    .venv/bin/python bench/queries.py [--runs 2000000] [--repeat 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from models import correlation, costs, health, kpis, roi_report
+from models.baselines import set_baseline
+from models.db import Store
+from models.migrations import migrate
+
+START = datetime(2026, 1, 1)
+DAYS = 30
+TARGET_DASHBOARD_MS = 150.0
+TARGET_LOOKUP_MS = 100.0
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float]:
+    fn()  # warm: first run loads marks and caches
+    samples = []
+    for _ in range(repeat):
+        begin = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - begin) * 1000)
+    samples.sort()
+    p95 = samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
+    return statistics.median(samples), p95
+
+
+def load(store: Store, total_runs: int, chunk: int) -> None:
+    began = time.perf_counter()
+    for first in range(0, total_runs, chunk):
+        runs = min(chunk, total_runs - first)
+        params = {"first_run": first, "runs": runs, "total_runs": total_runs, "start": START,
+                  "days": DAYS}  # fmt: skip
+        store.execute("bench/generate_spans", **params)
+        store.execute("bench/generate_kpis", **params)
+        store.execute("bench/generate_logs", **params)
+        print(f"  loaded runs {first + runs:>9,} / {total_runs:,}  "
+              f"({time.perf_counter() - began:.0f} s)", flush=True)  # fmt: skip
+    store.execute("bench/generate_costs", start=START, days=DAYS)
+    print(f"  load done in {time.perf_counter() - began:.0f} s", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=2_000_000, help="runs (x5 spans)")
+    parser.add_argument("--chunk", type=int, default=250_000)
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--raw-repeat", type=int, default=3)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="flowmeter-bench-") as tmp:
+        store = Store(f"chdb://{tmp}/clickhouse")
+        migrate(store)
+        print(f"loading {args.runs:,} runs = {args.runs * 5:,} spans over {DAYS} days")
+        load(store, args.runs, args.chunk)
+        rows = {r["table"]: r["rows"] for r in store.query("store/table_rows")}
+        for table in ("otel_traces", "span_stats_1m", "span_stats_1h", "span_stats_1d", "business_events", "kpi_hourly",
+                      "cost_records", "cost_daily", "lookup_keys", "otel_logs"):  # fmt: skip
+            print(f"  {table:<18} {rows.get(table, 0):>12,} rows")
+        set_baseline(store, "invoice", manual_minutes=__import__("decimal").Decimal("6"),
+                     hourly_rate=__import__("decimal").Decimal("40"),
+                     manual_error_rate=__import__("decimal").Decimal("0.02"),
+                     cost_per_error=__import__("decimal").Decimal("25"), currency="EUR",
+                     reason="bench", changed_by="bench", effective_from=START,
+                     go_live_at=START + timedelta(days=7))  # fmt: skip
+
+        end = START + timedelta(days=DAYS)
+        day_start = end - timedelta(days=1)
+        d0, d1 = date(2026, 1, 1), date(2026, 1, 31)
+        mid_run = args.runs // 2 + 1  # completed, not a multiple of 50 or 97
+        dlq_run = 97 * 3  # a dead-lettered run with a dlq log event
+        dashboard: list[tuple[str, Callable[[], Any], Callable[[], Any] | None]] = [
+            ("health by workflow, 30 d", lambda: health.health_summary(store, START, end),
+             lambda: store.query("bench/raw_health_by_workflow", start=START, end=end)),
+            ("health by workflow, 24 h", lambda: health.health_summary(store, day_start, end),
+             lambda: store.query("bench/raw_health_by_workflow", start=day_start, end=end)),
+            ("health by step, 30 d", lambda: health.health_summary(store, START, end, by="step"),
+             lambda: store.query("bench/raw_health_by_step", start=START, end=end)),
+            ("health by tenant, 30 d (5 tenants)",
+             lambda: health.health_summary(store, START, end, by="tenant",
+                                           tenants=[f"tenant-{i}" for i in range(5)]), None),
+            ("health by service, 30 d", lambda: health.health_summary(store, START, end, by="service"), None),
+            ("daily timeseries, 30 d",
+             lambda: health.health_timeseries(store, START, end, bucket_minutes=1440),
+             lambda: store.query("bench/raw_timeseries", start=START, end=end)),
+            ("hourly timeseries, 24 h",
+             lambda: health.health_timeseries(store, day_start, end, bucket_minutes=60),
+             lambda: store.query("bench/raw_timeseries", start=day_start, end=end)),
+            ("hourly timeseries, 30 d (720 buckets)",
+             lambda: health.health_timeseries(store, START, end, bucket_minutes=60), None),
+            ("KPI summary vs previous, 30 d", lambda: kpis.kpi_summary(store, START, end),
+             lambda: store.query("bench/raw_kpi_totals", start=START, end=end)),
+            ("KPI series per day, 30 d", lambda: kpis.kpi_series(store, START, end, bucket="day"), None),
+            ("cost by tenant (allocated), 30 d", lambda: costs.attributed_costs(store, d0, d1),
+             lambda: store.query("bench/raw_cost_by_tenant", start=START, end=end)),
+            ("unit economics, 30 d", lambda: costs.unit_economics(store, d0, d1), None),
+            ("ROI report, 30 d", lambda: roi_report.roi_report(store, START, end), None),
+            ("before/after cycle time", lambda: roi_report.before_after(store, "invoice", "cycle_time_ms", days=14), None),
+        ]  # fmt: skip
+        lookups: list[tuple[str, Callable[[], Any], Callable[[], Any] | None]] = [
+            ("resolve correlation id", lambda: correlation.resolve(store, "correlation", f"corr-{mid_run}"),
+             lambda: store.query("bench/raw_correlation", correlation_id=f"corr-{mid_run}")),
+            ("resolve entity id", lambda: correlation.resolve(store, "entity", f"order-{mid_run}"), None),
+            ("trace spans by trace id",
+             lambda: correlation.trace_spans(
+                 store, [correlation.resolve(store, "correlation", f"corr-{mid_run}")["trace_id"].iloc[0]]),
+             None),
+            ("full drill-down by correlation id",
+             lambda: correlation.drilldown(store, "correlation", f"corr-{dlq_run}"), None),
+            ("full drill-down by entity id",
+             lambda: correlation.drilldown(store, "entity", f"order-{mid_run}"), None),
+            ("span search entity.id=..., 1 day, limit 50",
+             lambda: correlation.search_spans(store, "entity.id", f"order-{args.runs - 10}",
+                                              day_start, end, limit=50), None),
+        ]  # fmt: skip
+        found = correlation.drilldown(store, "correlation", f"corr-{dlq_run}")
+        assert len(found.spans) == 5 and len(found.dead_letters) == 1, "drill-down check failed"
+
+        print(f"\n{'query':<44}{'median ms':>10}{'p95 ms':>9}{'raw med':>10}{'raw p95':>10}"
+              f"{'ratio':>8}  target")  # fmt: skip
+        worst = {"dashboard": 0.0, "lookup": 0.0}
+        for group, items, target in (("dashboard", dashboard, TARGET_DASHBOARD_MS),
+                                      ("lookup", lookups, TARGET_LOOKUP_MS)):  # fmt: skip
+            for label, fn, raw in items:
+                median, p95 = timed(fn, args.repeat)
+                worst[group] = max(worst[group], p95)
+                if raw is not None:
+                    raw_median, raw_p95 = timed(raw, args.raw_repeat)
+                    extra = f"{raw_median:>10.1f}{raw_p95:>10.1f}{raw_median / median:>7.1f}x"
+                else:
+                    extra = f"{'':>10}{'':>10}{'':>8}"
+                verdict = "ok" if p95 <= target else "MISS"
+                print(f"{label:<44}{median:>10.1f}{p95:>9.1f}{extra}  {verdict} (p95<={target:.0f})",
+                      flush=True)  # fmt: skip
+        print(f"\nworst p95: dashboard {worst['dashboard']:.1f} ms (target {TARGET_DASHBOARD_MS:.0f}), "
+              f"lookups {worst['lookup']:.1f} ms (target {TARGET_LOOKUP_MS:.0f})")  # fmt: skip
+        print("ratio = raw-table median / rollup-or-lookup median, measured in this run")
+        store.close()
+
+
+if __name__ == "__main__":
+    main()

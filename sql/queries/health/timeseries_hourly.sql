@@ -1,0 +1,23 @@
+-- Health over time in buckets of N minutes for one slice (empty filter = all), from the hourly rollup.
+-- returns: bucket DateTime, spans UInt64, errors UInt64, retries UInt64, dead_letters UInt64, avg_ms Float64, p50_ms Float64, p95_ms Float64, p99_ms Float64
+-- params: bucket_minutes UInt32, kind String, workflow String, step String, service String, start DateTime, end DateTime, all_tenants UInt8, tenants Array(String)
+SELECT
+    toStartOfInterval(hour, toIntervalMinute({bucket_minutes:UInt32})) AS bucket,
+    sum(spans) AS spans,
+    sum(errors) AS errors,
+    sum(retries) AS retries,
+    sum(dead_letters) AS dead_letters,
+    if(spans = 0, 0, sum(duration_ms_sum) / spans) AS avg_ms,
+    quantilesTDigestMerge(0.5, 0.95, 0.99)(duration_ms_q) AS q,
+    q[1] AS p50_ms,
+    q[2] AS p95_ms,
+    q[3] AS p99_ms
+FROM span_stats_1h
+WHERE hour >= {start:DateTime} AND hour < {end:DateTime}
+  AND ({kind:String} = '' OR kind = {kind:String})
+  AND ({workflow:String} = '' OR workflow = {workflow:String})
+  AND ({step:String} = '' OR step = {step:String})
+  AND ({service:String} = '' OR service = {service:String})
+  AND ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, tenant))
+GROUP BY bucket
+ORDER BY bucket
