@@ -11,6 +11,9 @@ FlowmeterError
 ├── AccessError        a dashboard user or action was refused
 │   ├── AuthenticationError   unknown user, wrong password, or a malformed users file
 │   └── PermissionDeniedError a role may not do this, or a tenant is not the user's
+├── KpiContractError   a KPI event (or a batch or file of them) breaks the KPI contract
+├── IngestError        a telemetry request was refused (status = the HTTP status to answer)
+│   └── BackpressureError  the ingest buffer is full; retry after ``retry_after`` seconds
 └── OrchestratorError  the workflow engine refused or lost something
     ├── NotFoundError          no run / dead letter / approval with that id
     ├── ReplayRefusedError     a dead letter was already replayed
@@ -27,9 +30,12 @@ __all__ = [
     "AccessError",
     "ApprovalTimeoutError",
     "AuthenticationError",
+    "BackpressureError",
     "CircuitOpenError",
     "CostImportError",
     "FlowmeterError",
+    "IngestError",
+    "KpiContractError",
     "LeaseLostError",
     "MigrationError",
     "NotFoundError",
@@ -88,6 +94,26 @@ class AuthenticationError(AccessError):
 
 class PermissionDeniedError(AccessError):
     """The user's role may not perform this action, or the tenant is not theirs."""
+
+
+class KpiContractError(FlowmeterError):
+    """A KPI event breaks the contract; the message names the field and the problem."""
+
+
+class IngestError(FlowmeterError):
+    """A telemetry request was refused; ``status`` is the HTTP status to answer with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class BackpressureError(IngestError):
+    """The ingest buffer is full: answer 429 / RESOURCE_EXHAUSTED and retry later."""
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message, status=429)
+        self.retry_after = retry_after
 
 
 class OrchestratorError(FlowmeterError):

@@ -82,6 +82,13 @@ def _csv(raw: str) -> tuple[str, ...]:
     return tuple(filter(None, (part.strip() for part in raw.split(","))))
 
 
+def _bool(raw: str) -> bool:
+    value = raw.lower()
+    if value not in ("true", "false", "1", "0", "on", "off", "yes", "no"):
+        raise ValueError("true or false")
+    return value in ("true", "1", "on", "yes")
+
+
 def _optional_path(raw: str) -> Path | None:
     return Path(raw) if raw else None
 
@@ -218,6 +225,18 @@ class Settings:
     max_attributes: int = _setting(
         "FLOWMETER_MAX_ATTRIBUTES", 128, _positive_int, "Most attributes kept on one record."
     )
+    kpi_max_events: int = _setting(
+        "FLOWMETER_KPI_MAX_EVENTS",
+        10000,
+        _positive_int,
+        "Most KPI events in one `POST /v1/kpi` request; a bigger batch is refused whole.",
+    )
+    ingest_retry_max_seconds: float = _setting(
+        "FLOWMETER_INGEST_RETRY_MAX_SECONDS",
+        30.0,
+        _positive_float,
+        "Longest wait between retries of a failed store insert (data waits in the WAL).",
+    )
     tls_cert: Path | None = _setting(
         "FLOWMETER_TLS_CERT", None, _optional_path, "PEM certificate: receivers serve TLS."
     )
@@ -235,6 +254,13 @@ class Settings:
     )
     lease_seconds: float = _setting(
         "FLOWMETER_LEASE_SECONDS", 30.0, _positive_float, "A claimed run's lease; heartbeats renew."
+    )
+    orchestrator_sync_commit: bool = _setting(
+        "FLOWMETER_ORCHESTRATOR_SYNC_COMMIT",
+        True,
+        _bool,
+        "PostgreSQL only: `false` commits checkpoints without waiting for the WAL flush "
+        "(much faster; a database crash re-runs the last steps, at-least-once).",
     )
     idempotency_ttl_hours: float = _setting(
         "FLOWMETER_IDEMPOTENCY_TTL_HOURS",

@@ -1,9 +1,9 @@
 """The orchestrator's Python API for the dashboard and the CLI (names are kept stable).
 
-    api = OrchestratorAPI.from_settings(settings)
-    api.dead_letters(workflow="invoice_generation", replayed=False)
-    api.replay(12, actor="ana", reason="ERP back up")   # ReplayRefusedError the second time
-    api.approve(run_id, actor="ana", reason="within budget")
+api = OrchestratorAPI.from_settings(settings)
+api.dead_letters(workflow="invoice_generation", replayed=False)
+api.replay(12, actor="ana", reason="ERP back up")   # ReplayRefusedError the second time
+api.approve(run_id, actor="ana", reason="within budget")
 """
 
 from __future__ import annotations
@@ -63,8 +63,7 @@ class OrchestratorAPI:
     @classmethod
     def from_settings(cls, settings: Settings) -> OrchestratorAPI:
         """An API on the configured state database (SQLite file by default)."""
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return cls(OrchestratorStore(settings.orchestrator_dsn))
+        return cls(OrchestratorStore.from_settings(settings))
 
     def close(self) -> None:
         """Release the database connections."""

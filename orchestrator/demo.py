@@ -58,11 +58,12 @@ class DemoPlan:
         return self.start + days * DAY
 
     def outage(self) -> tuple[float, float]:
-        """The ERP outage window (late in the window, mid-morning)."""
-        day = self.start + max(0.0, math.floor((self.end - self.start) / DAY) - 4) * DAY
-        day -= day % DAY  # midnight UTC
-        while int(day // DAY + 4) % 7 >= 5 and day - DAY >= self.start:
-            day -= DAY  # a weekday, when the traffic is
+        """The ERP outage: 10:00-12:00 UTC on the weekday nearest to three days before the end."""
+        first = math.ceil(self.start / DAY) * DAY
+        days = [first + n * DAY for n in range(int((self.end - first) // DAY) + 1)]
+        days = [d for d in days if d + 12 * 3600 <= self.end] or [first]
+        weekdays = [d for d in days if int(d // DAY + 4) % 7 < 5] or days
+        day = min(weekdays, key=lambda d: abs(d - (self.end - 3 * DAY)))
         return day + 10 * 3600, day + 12 * 3600
 
 
@@ -118,10 +119,12 @@ def backfill(
     with engine.store.tx() as conn:
         for n, (at, workflow, tenant, line, manual) in enumerate(arrivals):
             payload = catalog.make_payload(workflow, n, rng, tenant, line)
-            engine.store.insert_run(conn, **engine.run_values(
+            values = engine.run_values(
                 workflow, payload, at, correlation_id=f"{payload['id']}", tenant_id=tenant,
                 product_line=line, entity_type=workflow.split("_")[0], entity_id=payload["id"],
-                mode="manual" if manual else "automated"))  # fmt: skip
+                mode="manual" if manual else "automated")  # fmt: skip
+            values["id"] = f"{rng.getrandbits(128):032x}"  # seeded: a backfill is reproducible
+            engine.store.insert_run(conn, **values)
     executions = 0
     from orchestrator.api import OrchestratorAPI
 
@@ -162,8 +165,7 @@ def run_backfill(
 
     finish = end if end is not None else time.time()
     plan = DemoPlan(start=finish - days * DAY, end=finish, seed=seed)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    state = OrchestratorStore(settings.orchestrator_dsn)
+    state = OrchestratorStore.from_settings(settings)
     clock = VirtualClock(start=plan.start)
     engine = Engine(state, telemetry=telemetry, clock=clock, seed=seed,
                     lease_seconds=settings.lease_seconds, breaker_reset=120.0)  # fmt: skip
@@ -174,7 +176,7 @@ def run_backfill(
     finally:
         engine.close()
         state.close()
-    counts = OrchestratorStore(settings.orchestrator_dsn)
+    counts = OrchestratorStore.from_settings(settings)
     try:
         stats.update(counts.counts())
         stats["dead_letters"] = sum(counts.dead_letter_depth().values())

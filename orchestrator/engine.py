@@ -48,12 +48,12 @@ class StepFailedError(OrchestratorError):
         self.reason, self.attempts, self.step_key = reason, attempts, step_key
 
 
-class Reschedule(BaseException):  # noqa: N818 - control flow, not an error
+class Reschedule(BaseException):
     def __init__(self, delay: float) -> None:
         self.delay = delay
 
 
-class Suspend(BaseException):  # noqa: N818
+class Suspend(BaseException):
     def __init__(self, until: float) -> None:
         self.until = until
 
@@ -103,9 +103,18 @@ class Engine:
 
     # --- submitting ----------------------------------------------------------------------
     def submit(
-        self, workflow: str | Workflow, payload: Any, *, correlation_id: str | None = None,
-        tenant_id: str = "", product_line: str = "", entity_type: str = "", entity_id: str = "",
-        mode: str = "automated", dedupe_key: str | None = None, at: float | None = None,
+        self,
+        workflow: str | Workflow,
+        payload: Any,
+        *,
+        correlation_id: str | None = None,
+        tenant_id: str = "",
+        product_line: str = "",
+        entity_type: str = "",
+        entity_id: str = "",
+        mode: str = "automated",
+        dedupe_key: str | None = None,
+        at: float | None = None,
     ) -> str | None:
         """Queue a run; returns its id (None when ``dedupe_key`` was submitted before)."""
         name = workflow if isinstance(workflow, str) else workflow.name
@@ -173,7 +182,9 @@ class Engine:
                 timestamp=int(now * 1e9),
             )
 
-    def invoke(self, step: Step, args: tuple[Any, ...], kwargs: dict[str, Any], call: StepCall) -> Any:
+    def invoke(
+        self, step: Step, args: tuple[Any, ...], kwargs: dict[str, Any], call: StepCall
+    ) -> Any:
         """Call a step function, enforcing its timeout (threads on the wall clock, elapsed
         virtual time on any other clock)."""
 
@@ -202,7 +213,9 @@ class Engine:
             result = target()
         except Exception as exc:
             if self.clock.now() - started > step.timeout:
-                raise StepTimeoutError(f"step {step.name} took longer than {step.timeout}s") from exc
+                raise StepTimeoutError(
+                    f"step {step.name} took longer than {step.timeout}s"
+                ) from exc
             raise
         if self.clock.now() - started > step.timeout:
             raise StepTimeoutError(f"step {step.name} took longer than {step.timeout}s")
@@ -236,4 +249,3 @@ def restore_error(row: dict[str, Any]) -> Exception:
     if cls is not None:
         return cls(message)
     return StepFailedError(message, "failed", int(row["attempts"]), str(row["step_key"]))
-

@@ -140,8 +140,15 @@ class RunExecution:
                 span_cm.__exit__(None, None, None)
 
     def _failed(
-        self, key: str, step: Step, attempt: int, error: Exception, outcome: str,
-        span: Any, ended: float, stored_input: str,
+        self,
+        key: str,
+        step: Step,
+        attempt: int,
+        error: Exception,
+        outcome: str,
+        span: Any,
+        ended: float,
+        stored_input: str,
     ) -> Any:
         timed_out = isinstance(error, StepTimeoutError)
         poison = isinstance(error, PoisonMessageError)

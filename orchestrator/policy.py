@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from orchestrator.clock import Clock
 
-__all__ = ["CLOSED", "HALF_OPEN", "OPEN", "BREAKER_GAUGE", "CircuitBreaker", "RetryPolicy"]
+__all__ = ["BREAKER_GAUGE", "CLOSED", "HALF_OPEN", "OPEN", "CircuitBreaker", "RetryPolicy"]
 
 CLOSED, HALF_OPEN, OPEN = "closed", "half_open", "open"
 BREAKER_GAUGE = {CLOSED: 0, HALF_OPEN: 1, OPEN: 2}

@@ -58,9 +58,7 @@ class OrchestratorService:
 
     def start(self) -> None:
         """Open the state database and start workers (after the backfill, in demo mode)."""
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.state = OrchestratorStore(self.settings.orchestrator_dsn)
-        self.state.idempotency_ttl = self.settings.idempotency_ttl_hours * 3600.0
+        self.state = OrchestratorStore.from_settings(self.settings)
         if self.demo:
             import orchestrator.flows  # noqa: F401  (registers the demo workflows)
         self.engine = Engine(self.state, telemetry=self.telemetry,

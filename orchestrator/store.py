@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Connection, Engine
 
 from models.errors import LeaseLostError, NotFoundError, ReplayRefusedError
+from models.settings import Settings
 
 __all__ = ["ACTIVE", "TERMINAL", "Lease", "OrchestratorStore", "RunRecord"]
 
@@ -32,13 +34,15 @@ metadata = sa.MetaData()
 Text, Float, Int = sa.Text, sa.Float, sa.Integer
 
 runs = sa.Table(
-    "fm_runs", metadata,
+    "fm_runs",
+    metadata,
     sa.Column("id", sa.String(32), primary_key=True),
     sa.Column("workflow", sa.String(100), nullable=False),
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("phase", sa.String(20), nullable=False, server_default="main"),
     sa.Column("payload", Text, nullable=False),
-    sa.Column("result", Text), sa.Column("error", Text),
+    sa.Column("result", Text),
+    sa.Column("error", Text),
     sa.Column("correlation_id", sa.String(200), nullable=False),
     sa.Column("tenant_id", sa.String(100), nullable=False, server_default=""),
     sa.Column("product_line", sa.String(100), nullable=False, server_default=""),
@@ -59,41 +63,49 @@ runs = sa.Table(
     sa.Index("fm_runs_correlation", "correlation_id"),
 )
 steps = sa.Table(
-    "fm_steps", metadata,
+    "fm_steps",
+    metadata,
     sa.Column("run_id", sa.String(32), primary_key=True),
     sa.Column("step_key", sa.String(200), primary_key=True),
     sa.Column("status", sa.String(20), nullable=False),  # ok | error | retrying
     sa.Column("attempts", Int, nullable=False),
-    sa.Column("input", Text), sa.Column("output", Text),
-    sa.Column("error", Text), sa.Column("error_type", sa.String(200)),
+    sa.Column("input", Text),
+    sa.Column("output", Text),
+    sa.Column("error", Text),
+    sa.Column("error_type", sa.String(200)),
     sa.Column("compensation", sa.String(200)),
     sa.Column("seq", Int, nullable=False),
     sa.Column("finished_at", Float, nullable=False),
 )
 idempotency = sa.Table(
-    "fm_idempotency", metadata,
+    "fm_idempotency",
+    metadata,
     sa.Column("key", sa.String(300), primary_key=True),
     sa.Column("result", Text, nullable=False),
     sa.Column("created_at", Float, nullable=False),
     sa.Column("expires_at", Float, nullable=False),
 )
 dead_letters = sa.Table(
-    "fm_dead_letters", metadata,
+    "fm_dead_letters",
+    metadata,
     sa.Column("id", Int, primary_key=True, autoincrement=True),
     sa.Column("run_id", sa.String(32), nullable=False),
     sa.Column("workflow", sa.String(100), nullable=False),
     sa.Column("step", sa.String(200), nullable=False, server_default=""),
     sa.Column("reason", sa.String(50), nullable=False),
-    sa.Column("error", Text, nullable=False), sa.Column("payload", Text, nullable=False),
+    sa.Column("error", Text, nullable=False),
+    sa.Column("payload", Text, nullable=False),
     sa.Column("attempts", Int, nullable=False),
     sa.Column("correlation_id", sa.String(200), nullable=False),
     sa.Column("tenant_id", sa.String(100), nullable=False),
     sa.Column("quarantined_at", Float, nullable=False),
-    sa.Column("replayed_at", Float), sa.Column("replayed_by", sa.String(200)),
+    sa.Column("replayed_at", Float),
+    sa.Column("replayed_by", sa.String(200)),
     sa.Column("replay_reason", Text),
 )
 audit_log = sa.Table(
-    "fm_audit_log", metadata,
+    "fm_audit_log",
+    metadata,
     sa.Column("id", Int, primary_key=True, autoincrement=True),
     sa.Column("at", Float, nullable=False),
     sa.Column("actor", sa.String(200), nullable=False),
@@ -103,27 +115,63 @@ audit_log = sa.Table(
     sa.Column("detail", Text, nullable=False, server_default="{}"),
 )
 approvals = sa.Table(
-    "fm_approvals", metadata,
+    "fm_approvals",
+    metadata,
     sa.Column("run_id", sa.String(32), primary_key=True),
     sa.Column("name", sa.String(200), primary_key=True),
     sa.Column("requested_at", Float, nullable=False),
     sa.Column("deadline", Float, nullable=False),
     sa.Column("decision", sa.String(20)),
-    sa.Column("decided_by", sa.String(200)), sa.Column("decided_at", Float),
+    sa.Column("decided_by", sa.String(200)),
+    sa.Column("decided_at", Float),
     sa.Column("reason", Text),
 )
 breakers = sa.Table(
-    "fm_breakers", metadata,
+    "fm_breakers",
+    metadata,
     sa.Column("name", sa.String(100), primary_key=True),
     sa.Column("state", sa.String(20), nullable=False),
     sa.Column("changed_at", Float, nullable=False),
 )
 schedules = sa.Table(
-    "fm_schedules", metadata,
+    "fm_schedules",
+    metadata,
     sa.Column("name", sa.String(100), primary_key=True),
     sa.Column("workflow", sa.String(100), nullable=False),
     sa.Column("interval_seconds", Float, nullable=False),
     sa.Column("watermark", Float, nullable=False),
+)
+
+
+B = sa.bindparam
+# Hot-path statements built once: building SQLAlchemy constructs per call costs more than
+# the database round trip on SQLite.
+_FENCE = (
+    sa.update(runs)
+    .where(runs.c.id == B("rid"), runs.c.lease_owner == B("owner"),
+           runs.c.lease_token == B("token"), runs.c.status == "running")
+    .values(lease_expires_at=B("expires"))
+)  # fmt: skip
+_STEP_COLUMNS = ("status", "attempts", "input", "output", "error", "error_type",
+                 "compensation", "seq")  # fmt: skip
+_DELETE_STEP = sa.delete(steps).where(steps.c.run_id == B("rid"), steps.c.step_key == B("key"))
+_INSERT_STEP = sa.insert(steps).values(
+    run_id=B("rid"), step_key=B("key"), finished_at=B("at"),
+    **{c: B(f"v_{c}", required=False) for c in _STEP_COLUMNS},
+)  # fmt: skip
+_PG_FENCED = _FENCE.returning(runs.c.id).cte("fenced")
+_pg_upsert = pg_insert(steps).from_select(
+    ["run_id", "step_key", "finished_at", *_STEP_COLUMNS],
+    sa.select(_PG_FENCED.c.id, B("key"), B("at"),
+              *(B(f"v_{c}", type_=steps.c[c].type) for c in _STEP_COLUMNS)),
+)  # fmt: skip
+_PG_FENCED_UPSERT = _pg_upsert.on_conflict_do_update(
+    index_elements=["run_id", "step_key"],
+    set_={c: _pg_upsert.excluded[c] for c in ("finished_at", *_STEP_COLUMNS)},
+).returning(steps.c.run_id)
+_CHECKPOINTS = sa.select(steps).where(steps.c.run_id == B("rid"))
+_RECALL = sa.select(idempotency.c.result).where(
+    idempotency.c.key == B("key"), idempotency.c.expires_at > B("now")
 )
 
 
@@ -185,13 +233,22 @@ class Lease:
 class OrchestratorStore:
     """Engine state in SQLite or PostgreSQL; creates its tables on open."""
 
-    def __init__(self, dsn: str, *, schema: str | None = None) -> None:
+    def __init__(
+        self, dsn: str, *, schema: str | None = None, synchronous_commit: bool = True
+    ) -> None:
         self.dsn = dsn
         self.is_postgres = dsn.startswith("postgresql")
         if self.is_postgres:
-            args: dict[str, Any] = {"options": f"-csearch_path={schema}"} if schema else {}
+            options = [f"-csearch_path={schema}"] if schema else []
+            if not synchronous_commit:
+                # A PostgreSQL crash may forget the last few hundred ms of commits; those
+                # steps then run again (at-least-once, as after a worker crash).
+                options.append("-csynchronous_commit=off")
+            args: dict[str, Any] = {"options": " ".join(options)} if options else {}
+            # No pre-ping: it costs a round trip per transaction; a dead connection fails
+            # the transaction, which the engine treats like any other failed write.
             self.engine: Engine = sa.create_engine(
-                dsn, connect_args=args, pool_size=4, max_overflow=8, pool_pre_ping=True
+                dsn, connect_args=args, pool_size=4, max_overflow=8
             )
         else:
             self.engine = sa.create_engine(
@@ -200,6 +257,30 @@ class OrchestratorStore:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             sa.event.listen(self.engine, "begin", _sqlite_begin_immediate)
         metadata.create_all(self.engine)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        pick = sa.select(runs.c.id).where(runs.c.status.in_(ACTIVE), runs.c.ready_at <= B("now"))
+        pick = pick.order_by(runs.c.ready_at).limit(1)
+        if self.is_postgres:
+            pick = pick.with_for_update(skip_locked=True)
+        self._claim_stmt = (
+            sa.update(runs)
+            .where(runs.c.id == pick.scalar_subquery(), runs.c.status.in_(ACTIVE))
+            .values(
+                status="running", lease_owner=B("owner"), lease_token=runs.c.lease_token + 1,
+                lease_expires_at=B("expires"), executions=runs.c.executions + 1,
+            )
+            .returning(*runs.c)
+        )  # fmt: skip
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OrchestratorStore:
+        """The configured state database (SQLite in the data dir unless set)."""
+        if settings.orchestrator_dsn.startswith("sqlite"):
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        store = cls(settings.orchestrator_dsn,
+                    synchronous_commit=settings.orchestrator_sync_commit)  # fmt: skip
+        store.idempotency_ttl = settings.idempotency_ttl_hours * 3600.0
+        return store
 
     @property
     def safe_dsn(self) -> str:
@@ -216,6 +297,17 @@ class OrchestratorStore:
         with self.engine.begin() as conn:
             yield conn
 
+    @contextmanager
+    def one_statement(self) -> Iterator[Connection]:
+        """A connection for one atomic statement: on PostgreSQL in autocommit mode (no
+        BEGIN/COMMIT round trips), on SQLite an ordinary transaction."""
+        if self.is_postgres:
+            with self._autocommit.connect() as conn:
+                yield conn
+        else:
+            with self.engine.begin() as conn:
+                yield conn
+
     # --- submitting and claiming ---------------------------------------------------------
     def insert_run(self, conn: Connection, **values: Any) -> str | None:
         """Insert a run; with a dedupe_key already present return None (no duplicate)."""
@@ -230,33 +322,16 @@ class OrchestratorStore:
 
     def claim(self, owner: str, now: float, lease_seconds: float) -> RunRecord | None:
         """Atomically take the oldest ready run (SKIP LOCKED / guarded UPDATE)."""
-        pick = sa.select(runs.c.id).where(runs.c.status.in_(ACTIVE), runs.c.ready_at <= now)
-        pick = pick.order_by(runs.c.ready_at).limit(1)
-        if self.is_postgres:
-            pick = pick.with_for_update(skip_locked=True)
-        stmt = (
-            sa.update(runs)
-            .where(runs.c.id == pick.scalar_subquery(), runs.c.status.in_(ACTIVE))
-            .values(
-                status="running", lease_owner=owner, lease_token=runs.c.lease_token + 1,
-                lease_expires_at=now + lease_seconds, executions=runs.c.executions + 1,
-            )
-            .returning(*runs.c)
-        )  # fmt: skip
-        with self.tx() as conn:
-            row = conn.execute(stmt).first()
+        stmt = self._claim_stmt
+        with self.one_statement() as conn:
+            row = conn.execute(stmt, {"now": now, "owner": owner,
+                                      "expires": now + lease_seconds}).first()  # fmt: skip
         return RunRecord.from_row(row) if row is not None else None
 
     def fence(self, conn: Connection, lease: Lease, now: float, lease_seconds: float) -> None:
         """Renew the lease inside ``conn``'s transaction, or raise LeaseLostError."""
-        result = conn.execute(
-            sa.update(runs)
-            .where(
-                runs.c.id == lease.run_id, runs.c.lease_owner == lease.owner,
-                runs.c.lease_token == lease.token, runs.c.status == "running",
-            )
-            .values(lease_expires_at=now + lease_seconds)
-        )  # fmt: skip
+        result = conn.execute(_FENCE, {"rid": lease.run_id, "owner": lease.owner,
+                                       "token": lease.token, "expires": now + lease_seconds})  # fmt: skip
         if result.rowcount != 1:
             raise LeaseLostError(f"run {lease.run_id}: lease {lease.token} lost by {lease.owner}")
 
@@ -278,13 +353,17 @@ class OrchestratorStore:
 
     def release(self, lease: Lease, now: float, **values: Any) -> None:
         """Leave the run (fenced): finished, rescheduled or waiting, as ``values`` say."""
-        with self.tx() as conn:
-            self.fence(conn, lease, now, 0.0)
-            conn.execute(
-                sa.update(runs)
-                .where(runs.c.id == lease.run_id)
-                .values(lease_owner=None, lease_expires_at=None, **values)
-            )
+        stmt = (
+            sa.update(runs)
+            .where(runs.c.id == lease.run_id, runs.c.lease_owner == lease.owner,
+                   runs.c.lease_token == lease.token, runs.c.status == "running")
+            .values(lease_owner=None, lease_expires_at=None, **values)
+        )  # fmt: skip
+        with self.one_statement() as conn:
+            if conn.execute(stmt).rowcount != 1:
+                raise LeaseLostError(
+                    f"run {lease.run_id}: lease {lease.token} lost by {lease.owner}"
+                )
 
     def update_fenced(self, lease: Lease, now: float, lease_seconds: float, **values: Any) -> None:
         """Change a run this worker still holds (fenced), keeping the lease."""
@@ -318,7 +397,7 @@ class OrchestratorStore:
     def checkpoints(self, run_id: str) -> dict[str, dict[str, Any]]:
         """Every checkpointed step of a run by key."""
         with self.engine.connect() as conn:
-            rows = conn.execute(sa.select(steps).where(steps.c.run_id == run_id)).all()
+            rows = conn.execute(_CHECKPOINTS, {"rid": run_id}).all()
         return {r.step_key: dict(r._mapping) for r in rows}
 
     def save_step(
@@ -326,16 +405,21 @@ class OrchestratorStore:
     ) -> None:
         """Checkpoint a step's outcome (fenced, one transaction; replaces a retrying row)."""
         key = values.pop("idempotency_key", None)
-        with self.tx() as conn:
-            self.fence(conn, lease, now, lease_seconds)
-            conn.execute(
-                sa.delete(steps).where(steps.c.run_id == lease.run_id, steps.c.step_key == step_key)
-            )
-            conn.execute(
-                sa.insert(steps).values(
-                    run_id=lease.run_id, step_key=step_key, finished_at=now, **values
-                )
-            )
+        params = {"rid": lease.run_id, "key": step_key, "at": now}
+        params.update({f"v_{c}": values.get(c) for c in _STEP_COLUMNS})
+        with self.one_statement() if key is None else self.tx() as conn:
+            if self.is_postgres:
+                # One round trip: the lease check-and-renew and the upsert in one statement.
+                fenced = {"owner": lease.owner, "token": lease.token,
+                          "expires": now + lease_seconds}  # fmt: skip
+                if conn.execute(_PG_FENCED_UPSERT, {**params, **fenced}).first() is None:
+                    raise LeaseLostError(
+                        f"run {lease.run_id}: lease {lease.token} lost by {lease.owner}"
+                    )
+            else:
+                self.fence(conn, lease, now, lease_seconds)
+                conn.execute(_DELETE_STEP, {"rid": lease.run_id, "key": step_key})
+                conn.execute(_INSERT_STEP, params)
             if key is not None and values.get("status") == "ok":
                 self._remember(conn, key, values.get("output") or "null", now)
 
@@ -352,11 +436,7 @@ class OrchestratorStore:
     def recall(self, key: str, now: float) -> str | None:
         """The stored result for an idempotency key that has not expired, else None."""
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(idempotency.c.result).where(
-                    idempotency.c.key == key, idempotency.c.expires_at > now
-                )
-            ).first()
+            row = conn.execute(_RECALL, {"key": key, "now": now}).first()
         return str(row[0]) if row is not None else None
 
     def purge_idempotency(self, now: float) -> int:
@@ -412,8 +492,14 @@ class OrchestratorStore:
         return float(value) if value is not None else None
 
     def rows(
-        self, table: str, *, equals: dict[str, Any] | None = None, is_null: tuple[str, ...] = (),
-        order_by: str | None = None, descending: bool = False, limit: int = 500,
+        self,
+        table: str,
+        *,
+        equals: dict[str, Any] | None = None,
+        is_null: tuple[str, ...] = (),
+        order_by: str | None = None,
+        descending: bool = False,
+        limit: int = 500,
     ) -> list[dict[str, Any]]:
         """Rows of one engine table as dicts, filtered by column equality / NULL-ness."""
         t = metadata.tables[table]
@@ -442,7 +528,9 @@ class OrchestratorStore:
         result = conn.execute(sa.insert(dead_letters).values(**values).returning(dead_letters.c.id))
         return int(result.scalar_one())
 
-    def mark_replayed(self, dead_letter_id: int, actor: str, reason: str, now: float) -> dict[str, Any]:
+    def mark_replayed(
+        self, dead_letter_id: int, actor: str, reason: str, now: float
+    ) -> dict[str, Any]:
         """Claim a dead letter for replay exactly once; audit it; put its run back to ready."""
         with self.tx() as conn:
             row = conn.execute(
@@ -474,8 +562,14 @@ class OrchestratorStore:
             return dict(row._mapping)
 
     def audit(
-        self, conn: Connection, now: float, actor: str, action: str, target: str,
-        reason: str, detail: dict[str, Any] | None = None,
+        self,
+        conn: Connection,
+        now: float,
+        actor: str,
+        action: str,
+        target: str,
+        reason: str,
+        detail: dict[str, Any] | None = None,
     ) -> None:
         """Append one audit row."""
         conn.execute(
@@ -502,7 +596,9 @@ class OrchestratorStore:
                 conn.execute(sa.insert(approvals).values(
                     run_id=run_id, name=name, requested_at=now, deadline=deadline))  # fmt: skip
 
-    def decide(self, run_id: str, name: str | None, decision: str, actor: str, reason: str, now: float) -> str:
+    def decide(
+        self, run_id: str, name: str | None, decision: str, actor: str, reason: str, now: float
+    ) -> str:
         """Approve or reject a pending approval, audit it and wake the run; return its name."""
         with self.tx() as conn:
             where = [approvals.c.run_id == run_id, approvals.c.decision.is_(None)]
@@ -532,7 +628,12 @@ class OrchestratorStore:
             conn.execute(sa.insert(breakers).values(name=name, state=state, changed_at=now))
 
     def schedule_windows(
-        self, name: str, workflow: str, interval: float, start: float, now: float,
+        self,
+        name: str,
+        workflow: str,
+        interval: float,
+        start: float,
+        now: float,
         make_run: Any,
     ) -> int:
         """Submit one run per elapsed window past the watermark, advancing it in the same

@@ -150,8 +150,14 @@ class Telemetry:
         return trace_id, self._ids.generate_span_id()
 
     def emit_run_span(
-        self, traceparent: str, start: float, end: float, attributes: dict[str, AttributeValue],
-        *, error: str | None = None, events: list[tuple[str, float, dict[str, Any]]] | None = None,
+        self,
+        traceparent: str,
+        start: float,
+        end: float,
+        attributes: dict[str, AttributeValue],
+        *,
+        error: str | None = None,
+        events: list[tuple[str, float, dict[str, Any]]] | None = None,
         reuse_ids: bool = True,
     ) -> None:
         """The run's span, with the trace and span id stored on the run row (or, for a
@@ -175,8 +181,14 @@ class Telemetry:
 
     @contextmanager
     def span(
-        self, name: str, traceparent: str, start: float, attributes: dict[str, AttributeValue],
-        *, service: str = ENGINE_SERVICE, kind: SpanKind = SpanKind.INTERNAL,
+        self,
+        name: str,
+        traceparent: str,
+        start: float,
+        attributes: dict[str, AttributeValue],
+        *,
+        service: str = ENGINE_SERVICE,
+        kind: SpanKind = SpanKind.INTERNAL,
     ) -> Iterator[trace.Span]:
         """A child span of the run; the caller ends it (with the clock's end time)."""
         tracer = self.tracer if service == ENGINE_SERVICE else self.tracer_for(service)

@@ -6,10 +6,11 @@ import logging
 import os
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from models.errors import LeaseLostError
 from orchestrator.engine import Engine
+from orchestrator.schedule import Schedule, tick
 from orchestrator.store import Lease
 
 __all__ = ["WorkerPool"]
@@ -19,7 +20,8 @@ logger = logging.getLogger(__name__)
 
 class WorkerPool:
     """``threads`` workers claiming runs, one heartbeat thread renewing their leases, and a
-    recovery sweep that returns expired leases to the queue (always, not only at start)."""
+    recovery sweep that returns expired leases to the queue (always, not only at start) and
+    ticks the schedules."""
 
     name = "orchestrator-workers"
 
@@ -30,9 +32,10 @@ class WorkerPool:
         threads: int = 2,
         poll_seconds: float = 0.2,
         on_tick: Callable[[], None] | None = None,
+        schedules: Sequence[Schedule] = (),
     ) -> None:
         self.engine, self.threads, self.poll_seconds = engine, threads, poll_seconds
-        self.on_tick = on_tick
+        self.on_tick, self.schedules = on_tick, tuple(schedules)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._held: dict[str, Lease] = {}
@@ -101,6 +104,8 @@ class WorkerPool:
                 recovered = self.engine.store.recover_expired(self.engine.clock.now())
                 if recovered:
                     logger.warning("recovered %d runs with expired leases", len(recovered))
+                for schedule in self.schedules:
+                    tick(self.engine, schedule)
                 if self.on_tick is not None:
                     self.on_tick()
             except Exception:

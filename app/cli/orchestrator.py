@@ -198,8 +198,7 @@ def demo_command(days: int, seed: int) -> None:
         if pipeline is not None:
             pipeline.stop(60.0)
         store.close()
-    stats["seconds"] = round(time.monotonic() - started, 1)
-    click.echo(_summary(stats))
+    click.echo(_summary({**stats, "seconds": round(time.monotonic() - started, 1)}))
 
 
 @click.command("worker")
@@ -217,7 +216,7 @@ def worker_command(threads: int | None, demo_flows: bool) -> None:
     settings = load_settings()
     if demo_flows:
         import orchestrator.flows  # noqa: F401
-    state = OrchestratorStore(settings.orchestrator_dsn)
+    state = OrchestratorStore.from_settings(settings)
     telemetry = telemetry_for(settings)
     pool = WorkerPool(Engine(state, telemetry=telemetry, lease_seconds=settings.lease_seconds),
                       threads=threads or settings.workers)  # fmt: skip

@@ -16,6 +16,7 @@ import click
 
 from app.exposure import check_exposure, oidc_configured
 from app.users import load_users
+from collectors.service import build_receivers
 from models.db import Store, set_current_store
 from models.lifecycle import Service
 from models.migrations import migrate
@@ -31,6 +32,7 @@ STOP_BUDGET_SECONDS = 8.0
 def build_services(settings: Settings, store: Store, *, demo: bool) -> list[Service]:
     """The components this process runs besides the dashboard, in start order."""
     services: list[Service] = []
+    services.extend(build_receivers(settings, store))
     from app.cli.orchestrator import telemetry_for
     from orchestrator.service import OrchestratorService
 

@@ -12,7 +12,11 @@ from orchestrator.policy import RetryPolicy
 __all__ = ["PRODUCT_LINES", "SLA_SECONDS", "TENANTS", "UPSTREAM_RETRY", "make_payload", "require"]
 
 TENANTS = {"acme": "EUR", "globex": "USD", "initech": "EUR"}
-PRODUCT_LINES = {"hardware": (120.0, 2400.0), "software": (40.0, 900.0), "services": (300.0, 6000.0)}
+PRODUCT_LINES = {
+    "hardware": (120.0, 2400.0),
+    "software": (40.0, 900.0),
+    "services": (300.0, 6000.0),
+}
 SLA_SECONDS = {"order_to_cash": 600.0, "invoice_generation": 300.0,
                "refund_handling": 900.0, "lead_qualification": 240.0}  # fmt: skip
 UPSTREAM_RETRY = RetryPolicy(max_attempts=4, base_delay=2.0, max_delay=60.0,
@@ -28,7 +32,9 @@ def require(payload: Any, *fields: str) -> None:
             raise PoisonMessageError(f"payload field {name!r} is missing or empty")
 
 
-def make_payload(workflow: str, n: int, rng: random.Random, tenant: str, line: str) -> dict[str, Any]:
+def make_payload(
+    workflow: str, n: int, rng: random.Random, tenant: str, line: str
+) -> dict[str, Any]:
     """A plausible business payload; about 1 in 100 is malformed (poison)."""
     low, high = PRODUCT_LINES[line]
     amount = round(rng.uniform(low, high), 2)

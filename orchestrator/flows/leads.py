@@ -35,7 +35,9 @@ def notify_sales(lead: dict[str, Any]) -> None:
     SYSTEMS["email"].call("POST", "/messages", lead)
 
 
-@workflow("lead_qualification", validate=lambda p: require(p, "id", "amount", "currency", "customer"))
+@workflow(
+    "lead_qualification", validate=lambda p: require(p, "id", "amount", "currency", "customer")
+)
 def lead_qualification(lead: dict[str, Any]) -> str:
     enrich_lead(lead)
     score = float(score_lead(lead))

@@ -15,10 +15,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
 
 from orchestrator.engine import current_call
 
-__all__ = ["SYSTEMS", "RateLimitedError", "SimulatedSystem", "UpstreamError", "UpstreamTimeoutError"]
+__all__ = [
+    "SYSTEMS",
+    "RateLimitedError",
+    "SimulatedSystem",
+    "UpstreamError",
+    "UpstreamTimeoutError",
+]
 
 NS = 1_000_000_000
 
@@ -56,7 +63,9 @@ class SimulatedSystem:
             basis += f":{call.run.id}:{call.step_key}:{call.attempt}"
         return random.Random(int(hashlib.blake2b(basis.encode(), digest_size=8).hexdigest(), 16))
 
-    def call(self, method: str, operation: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    def call(
+        self, method: str, operation: str, payload: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """Perform one simulated request; raises an UpstreamError subclass on failure."""
         call = current_call()
         rng = self._rng(operation)
@@ -80,7 +89,7 @@ class SimulatedSystem:
                 raise error
             return {"status": status}
         run = call.run
-        attrs = {"peer.service": self.service, "correlation.id": run.correlation_id,
+        attrs: dict[str, AttributeValue] = {"peer.service": self.service, "correlation.id": run.correlation_id,
                  "workflow.name": run.workflow, "tenant.id": run.tenant_id,
                  "product.line": run.product_line, "http.response.status_code": status}  # fmt: skip
         tel = call.telemetry

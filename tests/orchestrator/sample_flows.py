@@ -84,11 +84,11 @@ def count_flow(payload: dict[str, Any]) -> int:
 
 
 # --- in-process flows: retries, breakers, sagas, approvals ---------------------------------
-class Flaky(Exception):
+class FlakyError(Exception):
     """A transient failure."""
 
 
-class Fatal(Exception):
+class FatalError(Exception):
     """A permanent failure."""
 
 
@@ -97,11 +97,11 @@ def _maybe_fail(name: str) -> None:
     left = failures.get(name, 0)
     if left:
         failures[name] = left - 1
-        raise Flaky(f"{name} is flaky")
+        raise FlakyError(f"{name} is flaky")
 
 
 FLAKY_POLICY = RetryPolicy(max_attempts=4, base_delay=1.0, max_delay=5.0,
-                           retry_on=(Flaky,), no_retry_on=(Fatal,))  # fmt: skip
+                           retry_on=(FlakyError,), no_retry_on=(FatalError,))  # fmt: skip
 
 
 @step("flaky", dependency="erp", retry=FLAKY_POLICY)
@@ -140,7 +140,7 @@ def book_flight(trip: str) -> str:
 @step("charge_card", retry=RetryPolicy(max_attempts=1))
 def charge_card(trip: str) -> str:
     calls.append("charge_card")
-    raise Fatal("card declined")
+    raise FatalError("card declined")
 
 
 @workflow("trip_saga")
@@ -155,14 +155,14 @@ def _validate_refund(payload: Any) -> None:
         raise PoisonMessageError("refund payload: field 'amount' must be a number")
 
 
-@step("pay_refund", retry=RetryPolicy(max_attempts=2, base_delay=0.0, retry_on=(Flaky,)),
+@step("pay_refund", retry=RetryPolicy(max_attempts=2, base_delay=0.0, retry_on=(FlakyError,)),
       idempotency_key=lambda p: f"refund:{p['id']}")  # fmt: skip
 def pay_refund(payload: dict[str, Any]) -> str:
     calls.append("pay_refund")
     left = failures.get("pay_refund", 0)
     if left:
         failures["pay_refund"] = left - 1
-        raise Flaky("payments 503")
+        raise FlakyError("payments 503")
     return f"refunded {payload['amount']}"
 
 
@@ -187,3 +187,34 @@ def approval_flow(payload: dict[str, Any]) -> str:
 
 if __name__ == "__main__":
     sys.exit("import me")
+
+
+@step("summarise_window")
+def summarise_window(start: float, end: float) -> str:
+    calls.append(f"window:{int(start)}-{int(end)}")
+    return "ok"
+
+
+@workflow("nightly_batch")
+def nightly_batch(payload: dict[str, Any]) -> str:
+    return str(summarise_window(payload["window_start"], payload["window_end"]))
+
+
+finished = threading.Event()
+finish_after = {"left": 0}
+_finish_lock = threading.Lock()
+
+
+@step("tally")
+def tally(n: int) -> int:
+    with _finish_lock:
+        calls.append(f"tally:{n}")
+        finish_after["left"] -= 1
+        if finish_after["left"] == 0:
+            finished.set()
+    return n
+
+
+@workflow("tally_flow")
+def tally_flow(payload: dict[str, Any]) -> int:
+    return int(tally(payload["n"]))

@@ -161,3 +161,27 @@ def test_approval_wait_then_approve_and_timeout(state_db: StateDb) -> None:
     assert api.dead_letters()[0]["reason"] == "approval_timeout"
     assert sample_flows.calls == ["decided:approved"]
     assert api.audit_log()[0]["action"] == "approval.approved"
+
+
+def test_a_worker_whose_lease_was_taken_over_cannot_checkpoint(state_db: StateDb) -> None:
+    from models.errors import LeaseLostError
+    from orchestrator.store import Lease
+
+    engine, clock = _engine(state_db, lease_seconds=30.0)
+    run_id = engine.submit("retry_flow", {"x": 1})
+    stale = engine.store.claim("slow-worker", clock.now(), 30.0)
+    assert stale is not None and stale.id == run_id
+    clock.advance(31)  # the slow worker missed its heartbeats
+    assert engine.store.recover_expired(clock.now()) == [run_id]
+    fresh = engine.store.claim("other-worker", clock.now(), 30.0)
+    assert fresh is not None and fresh.lease_token == stale.lease_token + 1
+    stale_lease = Lease(run_id, "slow-worker", stale.lease_token)
+    with pytest.raises(LeaseLostError, match="lost by slow-worker"):
+        engine.store.save_step(stale_lease, clock.now(), 30.0, "flaky", status="ok",
+                               attempts=1, output="2", seq=1)  # fmt: skip
+    with pytest.raises(LeaseLostError):
+        engine.store.heartbeat(stale_lease, clock.now(), 30.0)
+    assert engine.store.checkpoints(run_id) == {}
+    engine.store.save_step(Lease(run_id, "other-worker", fresh.lease_token), clock.now(), 30.0,
+                           "flaky", status="ok", attempts=1, output="2", seq=1)  # fmt: skip
+    assert engine.store.checkpoints(run_id)["flaky"]["output"] == "2"

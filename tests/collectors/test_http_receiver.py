@@ -1,0 +1,298 @@
+"""OTLP/HTTP: the official SDK exporters, the shared OTLP JSON fixtures, bad input, tokens."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from google.rpc.status_pb2 import Status
+from opentelemetry.exporter.otlp.proto.http import Compression
+from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.trace import SpanKind
+
+from models.db import Store
+from tests.collectors.conftest import rows
+from tests.conftest import FIXTURES
+
+Receivers = Callable[..., tuple[Any, Any, Any]]
+PB = {"Content-Type": "application/x-protobuf"}
+JSON = {"Content-Type": "application/json"}
+
+
+def _url(http: Any, path: str) -> str:
+    return f"http://127.0.0.1:{http.port}{path}"
+
+
+def _span_request(trace_id: bytes = b"\x01" * 16, span_id: bytes = b"\x02" * 8) -> bytes:
+    request = ExportTraceServiceRequest()
+    rs = request.resource_spans.add()
+    rs.resource.attributes.add(key="service.name").value.string_value = "svc"
+    rs.resource.attributes.add(key="tenant.id").value.string_value = "spoofed"
+    span = rs.scope_spans.add().spans.add(trace_id=trace_id, span_id=span_id, name="op")
+    span.start_time_unix_nano = 1_700_000_000_000_000_000
+    span.end_time_unix_nano = 1_700_000_000_500_000_000
+    return request.SerializeToString()
+
+
+def test_sdk_http_exporters_land_rows(store: Store, make_receivers: Receivers) -> None:
+    pipeline, http, _ = make_receivers()
+    resource = Resource({"service.name": "crm"})
+    tracer_provider = TracerProvider(resource=resource)
+    tracer_provider.add_span_processor(
+        SimpleSpanProcessor(
+            OTLPSpanExporter(endpoint=_url(http, "/v1/traces"), compression=Compression.Gzip)
+        )
+    )
+    with tracer_provider.get_tracer("t").start_as_current_span(
+        "GET /lead", kind=SpanKind.CLIENT
+    ) as span:
+        span.set_attribute("http.response.status_code", 200)
+        span_id = format(span.get_span_context().span_id, "016x")
+    tracer_provider.shutdown()
+
+    log_provider = LoggerProvider(resource=resource)
+    log_provider.add_log_record_processor(
+        SimpleLogRecordProcessor(OTLPLogExporter(endpoint=_url(http, "/v1/logs")))
+    )
+    log_provider.get_logger("t").emit(
+        body="lead scored", severity_text="INFO", attributes={"score": 0.5}
+    )
+    log_provider.shutdown()
+
+    reader = PeriodicExportingMetricReader(
+        OTLPMetricExporter(endpoint=_url(http, "/v1/metrics")), export_interval_millis=3_600_000
+    )
+    meter_provider = MeterProvider(metric_readers=[reader], resource=resource)
+    meter_provider.get_meter("t").create_counter("leads").add(5)
+    meter_provider.shutdown()  # exports once
+
+    assert pipeline.flush(30)
+    spans = rows(store, "SELECT SpanId, SpanKind, ServiceName, SpanAttributes FROM otel_traces")
+    assert spans == [
+        {
+            "SpanId": span_id,
+            "SpanKind": "Client",
+            "ServiceName": "crm",
+            "SpanAttributes": {"http.response.status_code": "200"},
+        }
+    ]
+    logs = rows(store, "SELECT Body, SeverityText, LogAttributes FROM otel_logs")
+    assert logs == [
+        {"Body": "lead scored", "SeverityText": "INFO", "LogAttributes": {"score": "0.5"}}
+    ]
+    sums = rows(store, "SELECT MetricName, Value FROM otel_metrics_sum")
+    assert sums == [{"MetricName": "leads", "Value": 5.0}]
+
+
+def _post_fixture(http: Any, name: str) -> requests.Response:
+    body = (FIXTURES / "otlp" / f"{name}.json").read_bytes()
+    signal = {"trace": "traces", "logs": "logs", "metrics": "metrics", "events": "logs"}[name]
+    return requests.post(_url(http, f"/v1/{signal}"), data=body, headers=JSON, timeout=10)
+
+
+def test_shared_otlp_json_fixtures(store: Store, make_receivers: Receivers) -> None:
+    pipeline, http, _ = make_receivers()
+    for name in ("trace", "logs", "metrics", "events"):
+        answer = _post_fixture(http, name)
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["content-type"].startswith("application/json")
+    assert pipeline.flush(30)
+    span = rows(
+        store,
+        "SELECT TraceId, SpanId, ParentSpanId, SpanKind, ServiceName, ScopeName, Duration, SpanAttributes FROM otel_traces",
+    )
+    assert span == [{
+        "TraceId": "5b8efff798038103d269b633813fc60c", "SpanId": "eee19b7ec3c1b174",
+        "ParentSpanId": "eee19b7ec3c1b173", "SpanKind": "Server", "ServiceName": "my.service",
+        "ScopeName": "my.library", "Duration": 1_000_000_000,
+        "SpanAttributes": {"my.span.attr": "some value"},
+    }]  # fmt: skip
+    logs = {
+        r["Body"]: r
+        for r in rows(
+            store, "SELECT Body, TraceId, SeverityNumber, LogAttributes, EventName FROM otel_logs"
+        )
+    }
+    record = logs["Example log record"]
+    assert record["TraceId"] == "5b8efff798038103d269b633813fc60c"
+    assert record["SeverityNumber"] == 10
+    assert record["LogAttributes"] == {
+        "string.attribute": "some string", "boolean.attribute": "true", "int.attribute": "10",
+        "double.attribute": "637.704", "array.attribute": '["many","values"]',
+        "map.attribute": '{"some.map.key":"some value"}',
+    }  # fmt: skip
+    assert any(r["EventName"] == "browser.page_view" for r in logs.values())
+    kinds = {
+        table: rows(store, f"SELECT count() AS n FROM {table}")[0]["n"]
+        for table in (
+            "otel_metrics_sum",
+            "otel_metrics_gauge",
+            "otel_metrics_histogram",
+            "otel_metrics_exponential_histogram",
+        )
+    }
+    assert all(n >= 1 for n in kinds.values()), kinds
+    hist = rows(store, "SELECT BucketCounts, ExplicitBounds FROM otel_metrics_histogram LIMIT 1")[0]
+    assert len(hist["BucketCounts"]) == len(hist["ExplicitBounds"]) + 1
+
+
+BOMB = gzip.compress(b"\0" * (8 << 20))
+
+
+BAD_INPUT: list[tuple[str, bytes, dict[str, str], int, str]] = [
+    ("/v1/traces", b"\xff\xfe garbage \x00\x01", PB, 400, "not a valid OTLP protobuf"),
+    ("/v1/traces", _span_request()[:-7], PB, 400, "not a valid OTLP protobuf"),
+    ("/v1/traces", b"{not json", JSON, 400, "not valid JSON"),
+    ("/v1/traces", b"[1, 2]", JSON, 400, "JSON object"),
+    (
+        "/v1/traces",
+        b'{"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "zz"}]}]}]}',
+        JSON,
+        400,
+        "traceId",
+    ),
+    (
+        "/v1/traces",
+        _span_request(trace_id=b"\x01" * 15),
+        PB,
+        400,
+        "traceId: must be 16 bytes, got 15",
+    ),
+    (
+        "/v1/traces",
+        _span_request(span_id=b"\x01" * 9),
+        PB,
+        400,
+        "spanId: must be 8 bytes, got 9",
+    ),
+    ("/v1/traces", _span_request(), {"Content-Type": "text/plain"}, 415, "Content-Type"),
+    ("/v1/traces", b"x" * 20000, PB, 413, "FLOWMETER_MAX_BODY_BYTES"),
+    (
+        "/v1/traces",
+        BOMB,
+        {**PB, "Content-Encoding": "gzip"},
+        413,
+        "FLOWMETER_MAX_DECOMPRESSED_BYTES",
+    ),
+    ("/v1/traces", b"\x1f\x8b not gzip", {**PB, "Content-Encoding": "gzip"}, 400, "gzip"),
+    ("/v1/traces", _span_request(), {**PB, "Content-Encoding": "br"}, 415, "Content-Encoding"),
+    ("/v1/spans", _span_request(), PB, 404, "no such endpoint"),
+    ("/nope", b"", PB, 404, "no such endpoint"),
+]
+
+
+def test_bad_input_gets_a_clear_4xx(make_receivers: Receivers) -> None:
+    _, http, _ = make_receivers(max_body_bytes=16384, max_decompressed_bytes=1 << 20)
+    for path, body, headers, status, words in BAD_INPUT:
+        answer = requests.post(_url(http, path), data=body, headers=headers, timeout=10)
+        assert answer.status_code == status, (path, words, answer.text)
+        if headers.get("Content-Type") == "application/json":
+            message = answer.json()["message"]
+        else:
+            message = Status.FromString(answer.content).message
+        assert words in message, (path, message)
+
+
+def test_tokens_authenticate_and_stamp_the_tenant(store: Store, make_receivers: Receivers) -> None:
+    pipeline, http, _ = make_receivers(ingest_tokens={"s3cret": "acme"})
+    url = _url(http, "/v1/traces")
+    assert requests.post(url, data=_span_request(), headers=PB, timeout=10).status_code == 401
+    wrong = requests.post(
+        url, data=_span_request(), headers={**PB, "Authorization": "Bearer nope"}, timeout=10
+    )
+    assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"] == "Bearer"
+    ok = requests.post(
+        url, data=_span_request(), headers={**PB, "Authorization": "Bearer s3cret"}, timeout=10
+    )
+    assert ok.status_code == 200
+    assert pipeline.flush(30)
+    assert rows(store, "SELECT ResourceAttributes['tenant.id'] AS t FROM otel_traces") == [
+        {"t": "acme"}
+    ]
+
+
+def _kpi_log(event_id: str | None, value: str = "1") -> dict[str, Any]:
+    attributes = [{"key": "kpi.value", "value": {"stringValue": value}}]
+    if event_id is not None:
+        attributes.append({"key": "event.id", "value": {"stringValue": event_id}})
+    return {
+        "timeUnixNano": "1700000000000000000",
+        "eventName": "kpi.invoice_posted",
+        "attributes": attributes,
+    }
+
+
+def test_kpi_log_records_partial_success(store: Store, make_receivers: Receivers) -> None:
+    pipeline, http, _ = make_receivers()
+    records = [
+        _kpi_log("inv-1"),
+        _kpi_log(None),
+        _kpi_log("inv-1"),
+        {"timeUnixNano": "1700000000000000000", "body": {"stringValue": "hello"}},
+    ]
+    body = json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": records}]}]})
+    answer = requests.post(_url(http, "/v1/logs"), data=body, headers=JSON, timeout=10)
+    assert answer.status_code == 200
+    partial = answer.json()["partialSuccess"]
+    assert partial["rejectedLogRecords"] == "1"
+    assert "event_id" in partial["errorMessage"] or "event.id" in partial["errorMessage"]
+    protobuf = requests.post(_url(http, "/v1/logs"), data=b"", headers=PB, timeout=10)
+    assert (
+        ExportLogsServiceResponse.FromString(protobuf.content).partial_success.rejected_log_records
+        == 0
+    )
+    assert pipeline.flush(30)
+    assert rows(store, "SELECT count() AS n FROM otel_logs") == [{"n": 3}]
+    assert rows(store, "SELECT event_id, kpi FROM business_events") == [
+        {"event_id": "inv-1", "kpi": "invoice_posted"}
+    ]
+
+
+def test_kpi_endpoint(store: Store, make_receivers: Receivers) -> None:
+    _, http, _ = make_receivers()
+    event = {
+        "event_id": "lead-7",
+        "ts": "2026-01-02T03:04:05Z",
+        "kpi": "lead_qualified",
+        "value": 1,
+    }
+    body = {"events": [event, {"event_id": "x", "kpi": "lead_qualified"}]}
+    answer = requests.post(_url(http, "/v1/kpi"), json=body, timeout=10)
+    assert answer.status_code == 200, answer.text
+    result = answer.json()
+    assert (result["accepted"], result["inserted"]) == (1, 1)
+    assert result["rejected"][0]["index"] == 1 and "ts" in result["rejected"][0]["reason"]
+    again = requests.post(_url(http, "/v1/kpi"), json={"events": [event]}, timeout=10).json()
+    assert (again["inserted"], again["duplicates"]) == (0, 1)
+    assert rows(store, "SELECT count() AS n FROM business_events") == [{"n": 1}]
+    bad = requests.post(_url(http, "/v1/kpi"), data=b"{", headers=JSON, timeout=10)
+    assert bad.status_code == 400 and "JSON" in bad.json()["message"]
+
+
+def test_full_buffer_answers_429_with_retry_after(make_receivers: Receivers) -> None:
+    pipeline, http, _ = make_receivers(
+        buffer_max_rows=3, batch_rows=1_000_000, batch_seconds=3600.0
+    )
+    url = _url(http, "/v1/traces")
+    statuses = [
+        requests.post(url, data=_span_request(span_id=bytes([i]) * 8), headers=PB, timeout=10)
+        for i in range(1, 7)
+    ]
+    assert [a.status_code for a in statuses] == [200, 200, 200, 429, 429, 429]
+    assert int(statuses[-1].headers["Retry-After"]) >= 1
+    assert "FLOWMETER_BUFFER_MAX_ROWS" in Status.FromString(statuses[-1].content).message
+    assert pipeline.pending_rows == 3
