@@ -15,7 +15,7 @@ from typing import Any
 from app.access import User, require, require_tenant
 from models.baselines import set_baseline
 from models.db import Store
-from models.errors import PermissionDeniedError
+from models.errors import NotFoundError, PermissionDeniedError
 from models.roi import Baseline
 from orchestrator.api import OrchestratorAPI
 
@@ -24,6 +24,7 @@ __all__ = [
     "change_baseline",
     "decide_approval",
     "pending_approvals",
+    "readable_audit_log",
     "readable_dead_letters",
     "redact",
     "replay_dead_letter",
@@ -49,6 +50,30 @@ def readable_dead_letters(
     if tenants is not None and len(tenants) == 1:
         filters["tenant_id"] = tenants[0]
     return _visible(api.dead_letters(**filters), tenants)
+
+
+def readable_audit_log(
+    api: OrchestratorAPI, tenants: tuple[str, ...] | None, *, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Audit rows; a tenant-limited reader sees only those about their tenants' records."""
+    rows = api.audit_log(limit=limit)
+    if tenants is None:
+        return rows
+    letters = {str(d["id"]) for d in readable_dead_letters(api, tenants)}
+    visible = []
+    for row in rows:
+        target = str(row["target"])
+        if str(row["action"]).startswith("dlq."):
+            if target in letters:
+                visible.append(row)
+        elif str(row["action"]).startswith("approval."):
+            try:
+                tenant = api.run(target).get("tenant_id")
+            except NotFoundError:
+                continue  # the run is gone: nothing of it to show
+            if tenant in tenants:
+                visible.append(row)
+    return visible
 
 
 def pending_approvals(

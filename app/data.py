@@ -16,7 +16,17 @@ import pandas as pd
 import streamlit as st
 
 from app import actions
-from models import baselines, correlation, costs, health, kpis, overview, roi_report, totals
+from models import (
+    baselines,
+    correlation,
+    costs,
+    health,
+    kpis,
+    overview,
+    pricing,
+    roi_report,
+    totals,
+)
 from models import cost_export as cost_export_module
 from models import dimensions as catalog
 from models.db import current_store
@@ -117,7 +127,14 @@ def kpi_summary(start: datetime, end: datetime, workflow: str, tenants: Tenants)
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def drilldown(kind: str, key: str, tenants: Tenants) -> correlation.Drilldown:
     """Spans, logs, KPI events, dead letters and cost for one correlation / trace / entity id."""
-    return correlation.drilldown(current_store(), kind, key, tenants=tenants)
+    return correlation.drilldown(current_store(), kind, key, tenants=tenants, prices=price_list())
+
+
+@st.cache_resource(show_spinner=False)
+def price_list() -> pricing.PriceList | None:
+    """The usage price list (FLOWMETER_PRICING_FILE), or None when none is configured."""
+    path = load_settings().pricing_file
+    return pricing.load_price_list(path) if path is not None else None
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -163,9 +180,10 @@ def pending_approvals(tenants: Tenants) -> pd.DataFrame:
     return _epoch_columns(frame, ("requested_at", "deadline"))
 
 
-def audit_log(limit: int = 200) -> pd.DataFrame:
-    """The newest audit rows (who, when, what, why)."""
-    return _epoch_columns(pd.DataFrame(engine_api().audit_log(limit=limit)), ("at",))
+def audit_log(tenants: Tenants, limit: int = 200) -> pd.DataFrame:
+    """The newest audit rows (who, when, what, why) about records the reader may see."""
+    rows = actions.readable_audit_log(engine_api(), tenants, limit=limit)
+    return _epoch_columns(pd.DataFrame(rows), ("at",))
 
 
 def breakers() -> pd.DataFrame:

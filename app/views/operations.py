@@ -86,7 +86,7 @@ with approvals_tab:
                 st.success(f"{'Approved' if approve else 'Rejected'} {name} of run {run_id}.")
 
 with audit_tab:
-    audit = data.audit_log()
+    audit = data.audit_log(ctx.tenants)
     if audit.empty:
         st.caption("Nothing audited yet.")
     else:

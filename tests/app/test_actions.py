@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from app.access import Role, User
-from app.actions import REDACTED, decide_approval, readable_dead_letters, redact, replay_dead_letter
+from app.actions import (
+    REDACTED,
+    decide_approval,
+    readable_audit_log,
+    readable_dead_letters,
+    redact,
+    replay_dead_letter,
+)
 from models.errors import PermissionDeniedError
 from orchestrator.api import OrchestratorAPI
 from orchestrator.store import OrchestratorStore
@@ -82,3 +89,17 @@ def test_redact_masks_sensitive_keys_at_any_depth() -> None:
     assert shown == {"id": 1, "Customer_Email": REDACTED,
                      "items": [{"card_number": REDACTED, "sku": "x"}]}  # fmt: skip
     assert payload["Customer_Email"] == "a@b.c"  # the original is untouched
+
+
+def test_a_tenant_limited_reader_sees_only_audit_rows_about_their_tenants(
+    engine: tuple[OrchestratorAPI, EngineWorld],
+) -> None:
+    api, world = engine
+    admin = User("ada", Role.ADMIN)
+    replay_dead_letter(api, admin, world.dead_letter_a, "fixed", confirmed=True)
+    decide_approval(api, admin, world.waiting_run, "approve", "ok")
+    assert len(readable_audit_log(api, None)) == 2
+    assert [r["action"] for r in readable_audit_log(api, ("tenant-a",))] == [
+        "approval.approved", "dlq.replay"
+    ]  # fmt: skip
+    assert readable_audit_log(api, ("tenant-b",)) == []

@@ -58,3 +58,9 @@ def test_finance_changes_with_a_reason(fresh_world: tuple[Store, World]) -> None
     assert (saved.version, saved.changed_by) == (2, "fin")
     with pytest.raises(ValueError, match="--reason is required"):
         change_baseline(store, User("fin", Role.FINANCE), "invoice", reason=" ", **CHANGE)  # type: ignore[arg-type]
+
+
+def test_empty_store_explains_what_a_baseline_is_for(current: Store) -> None:
+    app = open_app("baselines")
+    assert not app.exception
+    assert "No baseline yet" in app.info[0].value
