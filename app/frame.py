@@ -64,7 +64,11 @@ def sign_in() -> tuple[User, bool]:
             st.stop()
     signed_in = st.session_state.get(_USER_KEY)
     if isinstance(signed_in, User):
-        return signed_in, False
+        # Re-read every run: a removed user is signed out, a changed role applies at once.
+        record = users.get(signed_in.name)
+        if record is not None:
+            return record.user(), False
+        st.session_state.pop(_USER_KEY, None)
     _sign_in_form(users, oidc=_oidc_enabled())
     st.stop()
     raise AssertionError("unreachable: st.stop() ends the run")

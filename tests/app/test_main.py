@@ -86,3 +86,16 @@ def test_an_executive_does_not_get_the_operations_view(users_file: Path) -> None
     assert not app.exception
     with pytest.raises(ValueError, match="operations"):
         app.switch_page("views/operations.py")
+
+
+def test_a_removed_user_is_signed_out_on_the_next_run(users_file: Path) -> None:
+    from app.users import load_users, write_users
+
+    app = _sign_in("erin", "erin-password")
+    assert app.title[0].value == "Executive ROI"
+    users = load_users(users_file)
+    del users["erin"]
+    write_users(users_file, users)
+    app.run()
+    assert "Sign in to see the dashboards." in texts(app)
+    assert not app.metric
