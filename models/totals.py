@@ -76,6 +76,11 @@ class RoiTotals:
     actual_savings: Decimal
     baselines: tuple[str, ...]  # "workflow v3" for each version used
 
+    @property
+    def savings_multiple(self) -> Decimal | None:
+        """Manual cost avoided per unit of platform cost (None without platform cost)."""
+        return None if self.platform_cost == 0 else self.manual_cost_avoided / self.platform_cost
+
 
 def _money_sum(values: pd.Series) -> Decimal:
     return sum((Decimal(str(v)) for v in values if v is not None and v == v), Decimal(0))

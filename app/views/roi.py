@@ -22,16 +22,16 @@ daily, payback = data.roi_daily(f.start, f.end, f.workflow, ctx.tenants)
 cur = now.currency
 
 # One sentence first: the answer, in words.
-if now.platform_cost > 0 and now.net_savings > 0:
-    multiple = (now.manual_cost_avoided / now.platform_cost) if now.platform_cost else 0
+over = f"the {f.label.lower()}" if f.label.startswith("Last") else f.label
+if now.savings_multiple is not None and now.net_savings > 0:
     verdict = (f"Automation saved **{money(now.net_savings, cur)} net** over "
-               f"{f.label.lower()}: **{float(multiple):,.1f}×** its platform cost of "
+               f"{over}: **{float(now.savings_multiple):,.1f}×** its platform cost of "
                f"{money(now.platform_cost, cur)}.")  # fmt: skip
 elif now.net_savings > 0:
-    verdict = f"Automation saved **{money(now.net_savings, cur)}** over {f.label.lower()}."
+    verdict = f"Automation saved **{money(now.net_savings, cur)}** over {over}."
 else:
     verdict = (f"Automation cost **{money(-now.net_savings, cur)} more** than it saved over "
-               f"{f.label.lower()}.")  # fmt: skip
+               f"{over}.")  # fmt: skip
 st.markdown(f"### {verdict}")
 
 tiles = st.columns(5)
