@@ -147,6 +147,11 @@ def search_spans(
     )
 
 
+def gauge_totals(gauges_frame: pd.DataFrame) -> totals.GaugeTotals:
+    """DLQ depth, queue lag and open breakers from the latest gauges."""
+    return totals.gauge_totals(gauges_frame)
+
+
 def health_totals(summary: pd.DataFrame, start: datetime, end: datetime) -> totals.HealthTotals:
     """Tile figures over a health summary (pure, no cache needed)."""
     return totals.health_totals(summary, start, end)

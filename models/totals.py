@@ -14,10 +14,12 @@ import pandas as pd
 
 __all__ = [
     "CostTotals",
+    "GaugeTotals",
     "HealthTotals",
     "KpiHeadlines",
     "RoiTotals",
     "cost_totals",
+    "gauge_totals",
     "health_totals",
     "kpi_headlines",
     "roi_by_day",
@@ -217,4 +219,28 @@ def cost_totals(frame: pd.DataFrame) -> CostTotals:
         direct_cost=effective - shared - unallocated,
         shared_allocated=shared,
         unallocated=unallocated,
+    )
+
+
+@dataclass(frozen=True)
+class GaugeTotals:
+    """The latest operational gauges, summed: DLQ depth, worst queue lag, breakers open."""
+
+    dlq_depth: float
+    queue_lag_seconds: float | None
+    open_breakers: int
+
+
+def gauge_totals(gauges: pd.DataFrame) -> GaugeTotals:
+    """Totals of a ``models.health.gauges`` frame (breaker state 2 = open)."""
+
+    def values(metric: str) -> pd.Series:
+        return gauges[gauges["metric"] == metric]["value"].astype(float)
+
+    depth, lag, breakers = (values("flowmeter.dlq.depth"), values("flowmeter.queue.lag"),
+                            values("flowmeter.breaker.state"))  # fmt: skip
+    return GaugeTotals(
+        dlq_depth=float(depth.sum()),
+        queue_lag_seconds=float(lag.max()) if not lag.empty else None,
+        open_breakers=int((breakers >= 2).sum()),
     )

@@ -27,11 +27,7 @@ def tiles() -> None:
     step_totals = data.health_totals(
         data.health_summary(f.start, f.end, "step", f.workflow, ctx.tenants), f.start, f.end
     )
-    gauges = data.gauges(f.start, f.end, ctx.tenants)
-    depth = gauges[gauges["metric"] == "flowmeter.dlq.depth"]["value"].sum()
-    lag = gauges[gauges["metric"] == "flowmeter.queue.lag"]["value"].max()
-    breakers = gauges[gauges["metric"] == "flowmeter.breaker.state"]
-    open_breakers = int((breakers["value"] >= 2).sum())
+    ops = data.gauge_totals(data.gauges(f.start, f.end, ctx.tenants))
     row = st.columns(4)
     row[0].metric("Runs", f"{totals.spans:,}", border=True,
                   help=f"{totals.throughput_per_min:,.3f} runs per minute")  # fmt: skip
@@ -43,9 +39,10 @@ def tiles() -> None:
                   help=f"{step_totals.retries:,} retries over {step_totals.spans:,} step attempts")  # fmt: skip
     row = st.columns(4)
     row[0].metric("Dead-lettered runs", f"{totals.dead_letters:,}", border=True)
-    row[1].metric("DLQ depth now", f"{depth:,.0f}", border=True)
-    row[2].metric("Queue lag", "–" if pd.isna(lag) else f"{lag:,.1f} s", border=True)
-    row[3].metric("Open breakers", f"{open_breakers}", border=True)
+    row[1].metric("DLQ depth now", f"{ops.dlq_depth:,.0f}", border=True)
+    lag = ops.queue_lag_seconds
+    row[2].metric("Queue lag", "–" if lag is None else f"{lag:,.1f} s", border=True)
+    row[3].metric("Open breakers", f"{ops.open_breakers}", border=True)
 
 
 summary = data.health_summary(f.start, f.end, "workflow", f.workflow, ctx.tenants)

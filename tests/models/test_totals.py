@@ -7,7 +7,14 @@ from decimal import Decimal
 
 import pandas as pd
 
-from models.totals import cost_totals, health_totals, kpi_headlines, roi_by_day, roi_totals
+from models.totals import (
+    cost_totals,
+    gauge_totals,
+    health_totals,
+    kpi_headlines,
+    roi_by_day,
+    roi_totals,
+)
 
 START, END = datetime(2026, 11, 1), datetime(2026, 11, 2)
 
@@ -88,3 +95,14 @@ def test_cost_totals_split_direct_shared_and_unallocated() -> None:
     assert (totals.direct_cost, totals.shared_allocated, totals.unallocated) == (
         Decimal("9"), Decimal("10"), Decimal("3")
     )  # fmt: skip
+
+
+def test_gauge_totals() -> None:
+    gauges = pd.DataFrame({
+        "metric": ["flowmeter.dlq.depth", "flowmeter.dlq.depth", "flowmeter.queue.lag",
+                   "flowmeter.breaker.state", "flowmeter.breaker.state"],
+        "value": [2.0, 3.0, 4.5, 2.0, 1.0],
+    })  # fmt: skip
+    totals = gauge_totals(gauges)
+    assert (totals.dlq_depth, totals.queue_lag_seconds, totals.open_breakers) == (5.0, 4.5, 1)
+    assert gauge_totals(gauges.iloc[0:0]).queue_lag_seconds is None
