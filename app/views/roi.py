@@ -96,16 +96,18 @@ with right:
     st.subheader("Before / after go-live")
     workflows = sorted(set(report["workflow"]))
     chosen = f.workflow or st.selectbox("Workflow", workflows, key="ba_workflow")
-    for metric, label in (("cycle_time_ms", "Cycle time (ms)"), ("error_rate", "Error rate"),
-                          ("cost_per_transaction", "Cost per transaction")):  # fmt: skip
-        result = data.before_after(str(chosen), metric, ctx.tenants)
-        if result.conclusion == "not enough data":
-            st.markdown(f"**{label}**: not enough data. {result.explanation}")
-            continue
+    metrics = {"cycle_time_ms": "Cycle time (ms)", "error_rate": "Error rate",
+               "cost_per_transaction": "Cost per transaction"}  # fmt: skip
+    metric = st.segmented_control("Measure", list(metrics), format_func=lambda m: metrics[m],
+                                  default="cycle_time_ms", key="ba_metric") or "cycle_time_ms"  # fmt: skip
+    result = data.before_after(str(chosen), str(metric), ctx.tenants)
+    if result.conclusion == "not enough data":
+        st.markdown(f"**{metrics[metric]}**: not enough data. {result.explanation}")
+    else:
         st.markdown(
-            f"**{label}**: {result.mean_before:,.4g} → {result.mean_after:,.4g} "
-            f"(**{result.conclusion}**, {result.confidence:.0%} interval "
-            f"{result.ci_low:,.4g} to {result.ci_high:,.4g})"
+            f"**{metrics[metric]}**: {result.mean_before:,.4g} before → {result.mean_after:,.4g} "
+            f"after go-live: **{result.conclusion}** ({result.confidence:.0%} interval of the "
+            f"change {result.ci_low:,.4g} to {result.ci_high:,.4g})"
         )
 st.page_link("views/baselines.py", label="Baselines behind these figures",
              icon=":material/tune:")  # fmt: skip

@@ -1,4 +1,4 @@
--- Tenants, product lines and workflows seen in the span, KPI and cost rollups or baselines (sidebar choices).
+-- Tenants, product lines and workflows seen in the daily span, hourly KPI and daily cost rollups or baselines (sidebar choices).
 -- returns: dimension String, value String
 -- params: all_tenants UInt8, tenants Array(String)
 SELECT dimension, value
@@ -9,7 +9,7 @@ FROM
            pair.1 AS dimension, pair.2 AS value
     FROM
     (
-        SELECT tenant, product_line, workflow FROM span_stats_1m
+        SELECT tenant, product_line, workflow FROM span_stats_1d
         WHERE {all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, toString(tenant))
         GROUP BY tenant, product_line, workflow
         UNION ALL
