@@ -5,12 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from decimal import Decimal
 
+import pandas as pd
 import streamlit as st
 
 from app import actions, data, frame
 from app.access import allowed
 from models.db import current_store
 from models.errors import FlowmeterError
+
+
+def _go_live(previous: dict[str, object] | None) -> datetime | None:
+    """A new version keeps the go-live date of the one it replaces."""
+    moment = previous.get("go_live_at") if previous else None
+    if not isinstance(moment, datetime) or pd.isna(moment):  # NaT is a datetime too
+        return None
+    return pd.Timestamp(moment).to_pydatetime()
+
 
 ctx = frame.context()
 f = ctx.filters
@@ -35,13 +45,14 @@ if not can_change:
 known = sorted(set(history["workflow"])) if not history.empty else []
 latest = (history.sort_values("version").groupby("workflow").tail(1).set_index("workflow")
           if not history.empty else None)  # fmt: skip
+workflow = st.selectbox("Workflow (pick one, or type a new name)", known,
+                        accept_new_options=True, index=0 if known else None)  # fmt: skip
+base: dict[str, object] | None = (
+    {str(k): v for k, v in latest.loc[workflow].to_dict().items()}
+    if latest is not None and workflow in latest.index
+    else None
+)
 with st.form("baseline", border=True):
-    workflow = st.selectbox("Workflow", known, accept_new_options=True, index=0 if known else None)
-    base: dict[str, object] | None = (
-        {str(k): v for k, v in latest.loc[workflow].to_dict().items()}
-        if latest is not None and workflow in latest.index
-        else None
-    )
     left, middle, right = st.columns(3)
     minutes = left.number_input("Manual minutes per transaction", min_value=0.0,
                                 value=float(str(base["manual_minutes"])) if base is not None else 10.0)  # fmt: skip
@@ -66,6 +77,7 @@ if submitted:
             manual_error_rate=Decimal(str(error_rate)), cost_per_error=Decimal(str(per_error)),
             currency=currency, reason=reason,
             effective_from=datetime.combine(effective, time()),
+            go_live_at=_go_live(base),
         )  # fmt: skip
     except (FlowmeterError, ValueError) as exc:
         st.error(str(exc))
