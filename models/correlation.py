@@ -3,7 +3,7 @@
 Keys resolve through ``lookup_keys`` (filled by materialized views, sql/schema/304) in one
 query that also brings the times of the key's correlation ids; trace bounds come from
 ``otel_traces_trace_id_ts`` and spans are read by TraceId inside them (bloom filter + date
-partitions), so the span table is never scanned. Four queries in all. Dead letters and replays are the ``dlq.*`` log
+partitions), so the span table is never scanned. Five small queries in all. Dead letters and replays are the ``dlq.*`` log
 events; the attributed cost prices the drill-down's spans with the usage price list.
 """
 
@@ -64,7 +64,14 @@ def resolve(
 def trace_spans(store: Store, trace_ids: Sequence[str]) -> pd.DataFrame:
     """Columns timestamp, trace_id, span_id, parent_span_id, span_name, span_kind, service, duration_ms, status_code, status_message, attributes, resource_attributes, event_times, event_names, event_attributes."""
     ids = sorted({t for t in trace_ids if t})
-    return store.query_df("correlation/trace_spans", trace_ids=ids)
+    bounds = store.query_df("correlation/trace_bounds", trace_ids=ids) if ids else None
+    if bounds is None or bounds.empty:
+        # Constant bounds (not a subquery) so ClickHouse prunes date partitions up front.
+        start = end = datetime(1970, 1, 2)
+    else:
+        start = pd.Timestamp(bounds["start"].min()).to_pydatetime() - timedelta(seconds=1)
+        end = pd.Timestamp(bounds["end"].max()).to_pydatetime() + timedelta(seconds=1)
+    return store.query_df("correlation/trace_spans", trace_ids=ids, start=utc(start), end=utc(end))
 
 
 def drilldown(

@@ -223,3 +223,12 @@ def gauge(store: Store, ts: datetime, metric: str, value: float, attrs: dict[str
         [["flowmeter-orchestrator", metric, attrs, ts, ts, value]],
         ["ServiceName", "MetricName", "Attributes", "StartTimeUnix", "TimeUnix", "Value"],
     )
+
+
+def module_store(engine_dsn: str) -> Store:
+    """A migrated database for a module whose tests only read (seed once, query many times)."""
+    from models.migrations import migrate
+
+    handle = Store(engine_dsn, database=f"t_{uuid.uuid4().hex[:12]}")
+    migrate(handle)
+    return handle

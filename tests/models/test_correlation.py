@@ -8,7 +8,7 @@ import pytest
 from models.correlation import drilldown, resolve, search_spans
 from models.db import Store
 from models.pricing import parse_price_list
-from tests.builders import kpi_event, log_event, run
+from tests.builders import kpi_event, log_event, module_store, run
 
 T0 = datetime(2026, 3, 2, 10, 0)
 PRICES = parse_price_list(
@@ -16,8 +16,9 @@ PRICES = parse_price_list(
 )
 
 
-@pytest.fixture
-def seeded(store: Store) -> tuple[Store, str]:
+@pytest.fixture(scope="module")
+def seeded(engine_dsn: str) -> tuple[Store, str]:
+    store = module_store(engine_dsn)
     trace = run(store, T0, "order-to-cash", correlation="corr-1", entity="order-42",
                 steps=[("charge", "ok", 50.0)], calls=[("payments-api", 200.0)] * 2)  # fmt: skip
     run(store, T0, "order-to-cash", correlation="corr-2", entity="order-43", tenant="globex")

@@ -6,14 +6,15 @@ import pytest
 
 from models.db import Store
 from models.health import gauges, health_summary, health_timeseries, slo_status
-from tests.builders import gauge, run
+from tests.builders import gauge, module_store, run
 
 T0 = datetime(2026, 3, 2, 10, 0)
 T1 = T0 + timedelta(hours=2)
 
 
-@pytest.fixture
-def seeded(store: Store) -> Store:
+@pytest.fixture(scope="module")
+def seeded(engine_dsn: str) -> Store:
+    store = module_store(engine_dsn)
     for i in range(8):
         run(store, T0 + timedelta(minutes=i), "order-to-cash", duration_ms=100.0 * (i + 1),
             steps=[("charge", "retry", 50.0), ("charge", "ok", 40.0)])  # fmt: skip

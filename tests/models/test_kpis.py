@@ -8,13 +8,14 @@ import pytest
 
 from models.db import Store
 from models.kpis import kpi_series, kpi_summary, sla_met_percent
-from tests.builders import kpi_event
+from tests.builders import kpi_event, module_store
 
 T0 = datetime(2026, 3, 2, 0, 0)
 
 
-@pytest.fixture
-def seeded(store: Store) -> Store:
+@pytest.fixture(scope="module")
+def seeded(engine_dsn: str) -> Store:
+    store = module_store(engine_dsn)
     # previous day: 2 orders; current day: 3 orders, 2 refunds prevented, SLA 3 met 1 missed
     for hour in (1, 5):
         kpi_event(store, T0 - timedelta(days=1) + timedelta(hours=hour), "order_advanced")

@@ -9,10 +9,11 @@ SELECT
     min(first_seen) AS first_seen,
     max(last_seen) AS last_seen
 FROM lookup_keys
-WHERE ((kind = {kind:String} AND key = {key:String})
-       OR (kind = 'correlation' AND key IN (
-           SELECT correlation_id FROM lookup_keys
-           WHERE kind = {kind:String} AND key = {key:String} AND correlation_id != '')))
+WHERE (kind, key) IN (
+        SELECT {kind:String}, {key:String}
+        UNION ALL
+        SELECT 'correlation', correlation_id FROM lookup_keys
+        WHERE kind = {kind:String} AND key = {key:String} AND correlation_id != '')
   AND ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, tenant))
 GROUP BY correlation_id, trace_id, tenant
 ORDER BY first_seen

@@ -1,9 +1,6 @@
--- Every span of the given traces, read by TraceId inside the bounds otel_traces_trace_id_ts gives.
+-- Every span of the given traces inside their bounds (from trace_bounds), bloom-filtered on TraceId.
 -- returns: timestamp DateTime64(9), trace_id String, span_id String, parent_span_id String, span_name String, span_kind String, service String, duration_ms Float64, status_code String, status_message String, attributes Map(String, String), resource_attributes Map(String, String), event_times Array(DateTime64(9)), event_names Array(String), event_attributes Array(Map(String, String))
--- params: trace_ids Array(String)
-WITH
-    (SELECT min(Start) FROM otel_traces_trace_id_ts WHERE TraceId IN {trace_ids:Array(String)}) AS trace_start,
-    (SELECT max(End) FROM otel_traces_trace_id_ts WHERE TraceId IN {trace_ids:Array(String)}) AS trace_end
+-- params: trace_ids Array(String), start DateTime, end DateTime
 SELECT
     Timestamp AS timestamp,
     TraceId AS trace_id,
@@ -22,5 +19,5 @@ SELECT
     Events.Attributes AS event_attributes
 FROM otel_traces
 WHERE TraceId IN {trace_ids:Array(String)}
-  AND Timestamp >= trace_start - 1 AND Timestamp <= trace_end + 1
+  AND Timestamp >= {start:DateTime} AND Timestamp <= {end:DateTime}
 ORDER BY timestamp
