@@ -172,7 +172,9 @@ class Engine:
         from opentelemetry import trace
 
         now = self.clock.now()
-        logger.info("circuit breaker %s: %s -> %s", name, before, after)
+        # Opening is news; the half-open probes of a long outage would flood the log.
+        level = logging.WARNING if after == "open" and before == "closed" else logging.DEBUG
+        logger.log(level, "circuit breaker %s: %s -> %s", name, before, after)
         self.store.save_breaker(name, after, now)
         if self.telemetry is not None:
             self.telemetry.breaker_state.set(BREAKER_GAUGE[after], {"breaker.name": name})

@@ -41,12 +41,13 @@ def export_group() -> None:
 
 def _register() -> None:
     """Each area's module lists its commands; one line here per module."""
-    from app.cli import baseline, collect, costs, orchestrator, store, up, users
+    from app.cli import baseline, collect, costs, kpi, orchestrator, store, up, users
 
     modules = [
         baseline,
         collect,
         costs,
+        kpi,
         orchestrator,
         store,
         up,

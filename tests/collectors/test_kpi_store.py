@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 
 from collectors.kpi_store import LOOKUP_CHUNK, write_kpi_events
@@ -108,3 +109,40 @@ def test_empty_batch_writes_nothing(store: Store) -> None:
     assert write_kpi_events(store, []) == 0
     _, rows = store.read_only("SELECT count() FROM business_events")
     assert rows == [(0,)]
+
+
+def test_amounts_keep_their_exact_value(store: Store) -> None:
+    events = [
+        _event("exp", amount=Decimal("1E+2"), currency="EUR"),
+        _event("max", amount="-99999999999999.9999", currency="EUR"),
+        _event("small", amount="0.0001", currency="JPY"),
+    ]
+    write_kpi_events(store, events)
+    _, rows = store.read_only(
+        "SELECT event_id, toString(amount) FROM business_events ORDER BY event_id"
+    )
+    assert rows == [("exp", "100"), ("max", "-99999999999999.9999"), ("small", "0.0001")]
+
+
+def test_concurrent_writers_of_the_same_events_store_each_once(store: Store) -> None:
+    events = [_event(f"race-{i}") for i in range(200)]
+    start = threading.Barrier(4)
+    written: list[int] = []
+    failures: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            start.wait()
+            written.append(write_kpi_events(store, events))
+        except BaseException as exc:  # surfaced by the assert below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert sorted(written) == [0, 0, 0, 200]
+    _, rows = store.read_only("SELECT count(), uniqExact(event_id) FROM business_events")
+    assert rows == [(200, 200)]

@@ -8,6 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.errors import KpiContractError
 from models.kpi import (
@@ -87,7 +89,18 @@ def test_float_amount_keeps_its_decimal_digits() -> None:
     assert event.amount == Decimal("12.34")
     # float arithmetic noise is not silently rounded away: money must be exact
     message = _log_error({"event.id": "e", "kpi.amount": 0.1 + 0.2, "kpi.currency": "USD"})
-    assert message.startswith("kpi.amount: Decimal input should have no more than 4 decimal")
+    assert message.startswith("kpi.amount: at most 4 decimal places")
+
+
+def test_amount_limits_of_the_decimal_18_4_column() -> None:
+    assert _log({"event.id": "e", "kpi.amount": "1.50000", "kpi.currency": "EUR"}).amount == (
+        Decimal("1.5")
+    )  # trailing zeros are not extra precision
+    biggest = "99999999999999.9999"
+    assert _log({"event.id": "e", "kpi.amount": biggest, "kpi.currency": "EUR"}).amount == (
+        Decimal(biggest)
+    )
+    assert _log({"event.id": "e", "kpi.amount": -7, "kpi.currency": "EUR"}).amount == -7
 
 
 def test_non_string_attributes_become_strings() -> None:
@@ -112,6 +125,11 @@ def test_non_string_attributes_become_strings() -> None:
     }
 
 
+@pytest.mark.parametrize("version", [1, 1.0, "1"])
+def test_schema_version_one_in_any_attribute_type(version: object) -> None:
+    assert _log({"event.id": "e", "schema_version": version}).schema_version == 1
+
+
 def test_token_tenant_overrides_payload_tenant() -> None:
     assert _log({"event.id": "e", "tenant.id": "spoofed"}, tenant="acme").tenant_id == "acme"
     assert _log({"event.id": "e"}, tenant="acme").tenant_id == "acme"
@@ -133,15 +151,18 @@ def test_empty_event_id_is_missing() -> None:
         ({"kpi.amount": "10", "kpi.currency": "usd"}, "kpi.currency: not an ISO 4217"),
         ({"kpi.amount": "10", "kpi.currency": "EURO"}, "kpi.currency: not an ISO 4217"),
         ({"kpi.amount": "10", "kpi.currency": "XXX"}, "kpi.currency: not an ISO 4217"),
-        ({"kpi.amount": "1.23456", "kpi.currency": "EUR"}, "kpi.amount: Decimal input should"),
+        ({"kpi.amount": "1.23456", "kpi.currency": "EUR"}, "kpi.amount: at most 4 decimal"),
         ({"kpi.amount": "ten", "kpi.currency": "EUR"}, "kpi.amount: Input should be a valid"),
-        ({"kpi.amount": "1" * 15, "kpi.currency": "EUR"}, "kpi.amount: Decimal input should"),
+        ({"kpi.amount": "1" * 15, "kpi.currency": "EUR"}, "kpi.amount: at most 14 digits"),
+        ({"kpi.amount": "1e30", "kpi.currency": "EUR"}, "kpi.amount: at most 14 digits"),
         ({"kpi.value": "many"}, "kpi.value: Input should be a valid number"),
         ({"kpi.value": True}, "kpi.value: expected a number, got a boolean"),
         ({"kpi.value": float("nan")}, "kpi.value: Input should be a finite number"),
         ({"schema_version": 2}, "schema_version: version 2 is newer than this Flowmeter"),
         ({"schema_version": 0}, "schema_version: Input should be greater than or equal to 1"),
         ({"schema_version": "v1"}, "schema_version: Input should be a valid integer"),
+        ({"schema_version": 1.5}, "schema_version: Input should be a valid integer"),
+        ({"schema_version": float("nan")}, "schema_version: Input should be a finite number"),
         ({"entity.id": "x" * 257}, "entity.id: String should have at most 256 characters"),
     ],
 )
@@ -262,10 +283,31 @@ def test_batch_keeps_valid_events_and_rejects_the_others() -> None:
     ]
 
 
+def test_rejection_echoes_an_overlong_event_id_shortened() -> None:
+    events, rejections = parse_kpi_batch(_body([_record(event_id="x" * 10_000)]), max_events=1)
+    assert events == []
+    assert rejections[0].event_id == "x" * 256
+    assert rejections[0].reason.startswith("event_id: String should have at most 256 characters")
+
+
 def test_batch_json_numbers_for_money_stay_exact() -> None:
     body = b'{"events": [{"event_id": "e", "ts": "2026-11-25T10:00:00Z", "kpi": "x", "amount": 0.3, "currency": "EUR"}]}'
     events, _ = parse_kpi_batch(body, max_events=1)
     assert events[0].amount == Decimal("0.3")
+
+
+def test_batch_non_finite_numbers_are_rejected() -> None:
+    body = (
+        b'{"events": [{"event_id": "a", "ts": "2026-11-25T10:00:00Z", "kpi": "x", "value": 1e400},'
+        b' {"event_id": "b", "ts": "2026-11-25T10:00:00Z", "kpi": "x", "amount": "NaN",'
+        b' "currency": "EUR"}]}'
+    )
+    events, rejections = parse_kpi_batch(body, max_events=2)
+    assert events == []
+    assert [r.reason.split(" (got")[0] for r in rejections] == [
+        "value: Input should be a finite number",
+        "amount: Input should be a finite number",
+    ]
 
 
 def test_batch_tenant_overrides_every_event() -> None:
@@ -285,6 +327,8 @@ def test_batch_tenant_overrides_every_event() -> None:
         (b"[]", 'body: expected a JSON object {"events": [...]}'),
         (b'{"events": {}}', 'body: expected a JSON object {"events": [...]}'),
         (b'{"events": [], "extra": 1}', "body: unknown keys ['extra']"),
+        (b"[" * 100_000, "body: JSON nested too deeply"),
+        (b'{"events": [{"value": ' + b"9" * 5000 + b"}]}", "body: not valid JSON"),
     ],
 )
 def test_malformed_body_is_refused_whole(body: bytes, expected: str) -> None:
@@ -315,3 +359,56 @@ def test_rows_follow_the_columns() -> None:
     assert row["entity_id"] == ""  # absent optional text is an empty string in the table
     assert row["attributes"] == {"a": "b"}
     assert row["schema_version"] == 1
+
+
+# --- never a crash: random input only ever yields events or KpiContractError ----------------
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_FIELD_NAMES = st.sampled_from([*KPI_COLUMNS, "colour"])
+_ATTRIBUTE_NAMES = st.sampled_from(["event.id", "kpi.value", "kpi.amount", "kpi.currency",
+                                    "schema_version", "tenant.id", "entity.id", "other"])  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=200))
+def test_random_bytes_never_crash_the_batch_parser(body: bytes) -> None:
+    try:
+        events, rejections = parse_kpi_batch(body, max_events=10)
+    except KpiContractError:
+        return
+    assert len(events) + len(rejections) <= 10
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.dictionaries(_FIELD_NAMES, _JSON, max_size=6), max_size=5))
+def test_random_events_are_kept_or_rejected_one_by_one(items: list[dict[str, Any]]) -> None:
+    body = json.dumps({"events": items}, allow_nan=True).encode()
+    events, rejections = parse_kpi_batch(body, max_events=10)
+    assert len(events) + len(rejections) == len(items)
+    assert all(r.reason for r in rejections)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(
+        _ATTRIBUTE_NAMES,
+        _JSON | st.binary(max_size=8) | st.decimals(allow_nan=True),
+        max_size=6,
+    ),
+    st.integers(min_value=-(2**63), max_value=2**64 - 1),
+)
+def test_random_log_attributes_never_crash(attributes: dict[str, object], ts_ns: int) -> None:
+    try:
+        event = kpi_event_from_log("kpi.x", attributes, timestamp_ns=ts_ns)
+    except KpiContractError as exc:
+        assert str(exc)
+        return
+    assert event.kpi == "x"
+    columns, rows = kpi_rows([event])
+    assert len(rows[0]) == len(columns)

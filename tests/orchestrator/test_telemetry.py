@@ -133,3 +133,30 @@ def test_kpi_and_dead_letter_events_and_a_replay_in_the_same_trace(
     assert runs[1].attributes["run.replay"] is True  # type: ignore[index]
     assert runs[1].parent.span_id == runs[0].context.span_id  # type: ignore[union-attr]
     assert [e.name for e in runs[0].events] == ["dead_letter"]
+
+
+def test_gauges_report_dlq_depth_queue_lag_and_breaker_state(sqlite_db: StateDb) -> None:
+    from orchestrator.service import publish_gauges
+
+    cap, clock = Captured(), VirtualClock(start=T0)
+    engine = Engine(sqlite_db.open(), clock=clock, telemetry=cap.telemetry, seed=1,
+                    breaker_threshold=1)  # fmt: skip
+    sample_flows.failures["flaky"] = 1
+    _submit(engine, "refund_flow", {"id": "r-1", "amount": "bad"})  # poison: dead letter
+    assert engine.run_once("w") is not None
+    _submit(engine, "retry_flow", {"x": 1})
+    assert engine.run_once("w") is not None  # fails once: the 1-failure breaker opens
+    clock.advance(3600)  # the rescheduled run has waited far longer than its backoff
+    publish_gauges(engine)
+    points = cap.metric_points()
+    assert [(p.attributes, p.value) for p in points["flowmeter.dlq.depth"]] == [
+        ({"workflow.name": "refund_flow"}, 1)
+    ]
+    lag = points["flowmeter.queue.lag"][0]
+    assert lag.attributes == {"queue": "default"} and 3500 < lag.value <= 3600
+    assert [(p.attributes, p.value) for p in points["flowmeter.breaker.state"]] == [
+        ({"breaker.name": "erp"}, 2)
+    ]
+    assert points["flowmeter.dlq.additions"][0].attributes == {
+        "workflow.name": "refund_flow", "dlq.reason": "poison"
+    }  # fmt: skip
