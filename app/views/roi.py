@@ -40,9 +40,13 @@ tiles[0].metric("Net savings", money(now.net_savings, cur), border=True,
                 help="Manual cost avoided minus platform cost; failed runs save nothing")  # fmt: skip
 roi_delta = (None if now.roi_percent is None or before.roi_percent is None
              else f"{float(now.roi_percent - before.roi_percent):+,.0f} pts")  # fmt: skip
-tiles[1].metric("ROI", percent(now.roi_percent), delta=roi_delta, border=True,
-                help="Net savings / platform cost")  # fmt: skip
-tiles[2].metric("Payback", "not yet" if payback is None else f"{payback} days", border=True,
+tiles[1].metric("ROI", percent(now.roi_percent) if now.roi_percent is not None else "n/a",
+                delta=roi_delta, border=True,
+                help="Net savings / platform cost" if now.roi_percent is not None else
+                "No platform cost is attributed in this period: import FOCUS costs "
+                "(`flowmeter import costs`) or set FLOWMETER_PRICING_FILE")  # fmt: skip
+tiles[2].metric("Payback", "not yet" if payback is None else
+                f"{payback} day{'s' if payback != 1 else ''}", border=True,
                 help="Days from the period start until cumulative net savings are positive")  # fmt: skip
 tiles[3].metric("Hours saved", f"{float(now.hours_saved):,.0f} h", border=True,
                 delta=f"{float(now.hours_saved - before.hours_saved):+,.0f} h")  # fmt: skip
