@@ -162,6 +162,11 @@ class Pipeline:
         with self._cond:
             return self._pending
 
+    def wait_inserted(self, count: int, timeout: float) -> bool:
+        """Block until at least ``count`` rows are in the store, without forcing a flush."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.inserted_rows >= count, timeout)
+
     def wait_failed_inserts(self, count: int, timeout: float) -> bool:
         """Block until at least ``count`` insert attempts have failed (tests, health checks)."""
         with self._cond:
@@ -245,8 +250,10 @@ class Pipeline:
             raise IngestError(f"cannot write the write-ahead log: {exc}", 503) from exc
         with self._cond:
             if self._first_at[signal] is None:
+                # The writer may be asleep with no time bound: wake it to start the clock.
                 self._first_at[signal] = time.monotonic()
-            if self._wal[signal].active_rows >= self.settings.batch_rows:
+                self._cond.notify_all()
+            elif self._wal[signal].active_rows >= self.settings.batch_rows:
                 self._cond.notify_all()
         return SubmitResult(rows, rejected, "; ".join(reasons))
 

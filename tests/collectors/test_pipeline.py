@@ -46,6 +46,17 @@ def test_replaying_an_already_inserted_segment_adds_nothing(store: Store, tmp_pa
     ]
 
 
+def test_a_small_batch_is_written_by_the_time_bound_alone(
+    store: Store, make_pipeline: Callable[..., Pipeline]
+) -> None:
+    """Fewer rows than FLOWMETER_BATCH_ROWS still land once FLOWMETER_BATCH_SECONDS passes."""
+    pipeline = make_pipeline(batch_rows=1_000_000, batch_seconds=0.2)
+    pipeline.submit("traces", _span_request(span_id=b"\x07" * 8))
+    # No flush(): only the writer's own time bound may move the row (60 s is a liveness bound).
+    assert pipeline.wait_inserted(1, timeout=60)
+    assert rows(store, "SELECT count() AS n FROM otel_traces") == [{"n": 1}]
+
+
 def test_backpressure_bounds_what_waits(
     store: Store, make_pipeline: Callable[..., Pipeline], tmp_path: Path
 ) -> None:
