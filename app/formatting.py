@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-__all__ = ["money", "percent", "signed_money"]
+__all__ = ["duration_ms", "money", "percent", "signed_money"]
 
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF "}
 
@@ -31,3 +31,21 @@ def signed_money(amount: Decimal | float, currency: str) -> str:
 def percent(value: Decimal | float | None, *, decimals: int = 0) -> str:
     """``245%``; ``–`` when there is no figure."""
     return "–" if value is None else f"{float(value):,.{decimals}f}%"
+
+
+def duration_ms(value: float | None) -> str:
+    """A latency in the largest unit that keeps it short: ``850 ms``, ``12.4 s``, ``2.1 h``."""
+    if value is None:
+        return "–"
+    for limit, divisor, unit in (
+        (1_000, 1, "ms"),
+        (60_000, 1_000, "s"),
+        (3_600_000, 60_000, "min"),
+    ):
+        if abs(value) < limit:
+            return (
+                f"{value / divisor:,.0f} {unit}"
+                if unit == "ms"
+                else f"{value / divisor:,.1f} {unit}"
+            )
+    return f"{value / 3_600_000:,.1f} h"

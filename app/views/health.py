@@ -9,6 +9,7 @@ import streamlit as st
 
 from app import charts, data, frame
 from app.filters import bucket_minutes
+from app.formatting import duration_ms
 
 ctx = frame.context()
 f = ctx.filters
@@ -33,8 +34,8 @@ def tiles() -> None:
                   help=f"{totals.throughput_per_min:,.3f} runs per minute")  # fmt: skip
     row[1].metric("Run error rate", f"{totals.error_rate:.1%}", border=True,
                   help=f"{totals.errors:,} failed runs; SLO: {data.SLO_SUCCESS:.0%} succeed")  # fmt: skip
-    row[2].metric("Slowest workflow p95", f"{totals.worst_p95_ms:,.0f} ms", border=True,
-                  help=f"target {data.SLO_P95_MS:,.0f} ms")  # fmt: skip
+    row[2].metric("Slowest workflow p95", duration_ms(totals.worst_p95_ms), border=True,
+                  help=f"target {duration_ms(data.SLO_P95_MS)}")  # fmt: skip
     row[3].metric("Step retry rate", f"{step_totals.retry_rate:.1%}", border=True,
                   help=f"{step_totals.retries:,} retries over {step_totals.spans:,} step attempts")  # fmt: skip
     row = st.columns(4)
