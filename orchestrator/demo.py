@@ -20,6 +20,7 @@ from typing import Any
 from models.db import Store
 from models.settings import Settings
 from orchestrator.clock import VirtualClock
+from orchestrator.demo_costs import record_demo_costs
 from orchestrator.engine import Engine
 from orchestrator.flows import catalog
 from orchestrator.flows.systems import SYSTEMS, default_systems
@@ -173,6 +174,7 @@ def run_backfill(
         baselines = write_baselines(store, plan)
         stats = backfill(engine, clock, plan, progress)
         telemetry.flush()
+        stats.update(record_demo_costs(settings, store, start=plan.start, end=plan.end, seed=seed))
     finally:
         engine.close()
         state.close()

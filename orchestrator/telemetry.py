@@ -8,8 +8,9 @@ at their simulated times.
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -34,6 +35,8 @@ __all__ = ["ENGINE_SERVICE", "Telemetry", "format_traceparent", "parse_tracepare
 
 ENGINE_SERVICE = "flowmeter-orchestrator"
 NS = 1_000_000_000
+
+logger = logging.getLogger(__name__)
 
 
 def format_traceparent(trace_id: int, span_id: int) -> str:
@@ -81,7 +84,9 @@ class Telemetry:
         metric_reader: MetricReader | None = None,
         synchronous: bool = False,
         attributes: Mapping[str, str] | None = None,
+        drain: Callable[[float], bool] | None = None,
     ) -> None:
+        self._drain = drain  # e.g. Pipeline.flush: exported data -> the store
         if span_exporter is None:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
@@ -213,14 +218,19 @@ class Telemetry:
         )  # fmt: skip
 
     def flush(self, timeout_millis: int = 30000) -> None:
-        """Push everything buffered to the exporters."""
+        """Push everything buffered to the exporters (and, with ``drain``, on into the store)."""
+        self._push(timeout_millis)
+        if self._drain is not None and not self._drain(timeout_millis / 1000):
+            logger.warning("telemetry flush: the ingest pipeline did not drain in time")
+
+    def _push(self, timeout_millis: int) -> None:
         self._span_processor.force_flush(timeout_millis)
         self.log_provider.force_flush(timeout_millis)
         self.meter_provider.force_flush(timeout_millis)
 
     def shutdown(self) -> None:
-        """Flush and stop every provider."""
-        self.flush()
+        """Flush to the exporters and stop every provider (the pipeline's owner drains it)."""
+        self._push(30000)
         self._span_processor.shutdown()
         self.log_provider.shutdown()
         self.meter_provider.shutdown()

@@ -33,6 +33,7 @@ def telemetry_for(settings: Settings, pipeline: Any | None = None) -> Telemetry:
             span_exporter=InProcessSpanExporter(pipeline),
             log_exporter=InProcessLogExporter(pipeline),
             metric_reader=PeriodicExportingMetricReader(InProcessMetricExporter(pipeline)),
+            drain=pipeline.flush,
         )
     from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
