@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -66,18 +65,14 @@ def roi_report(
 ) -> pd.DataFrame:
     """One row per (workflow, baseline_version): volume, excluded_runs, hours_saved, manual_cost_avoided, platform_cost, net_savings, roi_percent, estimated_savings, actual_savings, currency, period_start, period_end."""
     start, end = utc(start), utc(end)
-    # Volumes, baselines and costs are independent reads: run them on pooled clients at once.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="roi") as pool:
-        volumes = pool.submit(_volumes, store, start, end, "hour", workflow, tenants)
-        baselines = pool.submit(load_baselines, store, workflow)
-        costs = _daily_costs(store, start, end, policy, weights, tenants)
-        figures = roi_figures(
-            volumes.result(),
-            baselines.result(),
-            {k: v for k, v in costs.items() if not workflow or k[0] == workflow},
-            start,
-            end,
-        )
+    figures = roi_figures(
+        _volumes(store, start, end, "hour", workflow, tenants),
+        load_baselines(store, workflow),
+        {k: v for k, v in _daily_costs(store, start, end, policy, weights, tenants).items()
+         if not workflow or k[0] == workflow},
+        start,
+        end,
+    )  # fmt: skip
     columns = list(RoiColumns)
     return pd.DataFrame([asdict(f) for f in figures], columns=columns)
 
