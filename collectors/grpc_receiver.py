@@ -50,7 +50,6 @@ class _Export:
             tenant = bearer_tenant(
                 self.receiver.settings.ingest_tokens, metadata.get("authorization")
             )
-            otlp.validate(self.signal, request)
             result = pipeline.submit_message(self.signal, request, tenant=tenant)
         except IngestError as exc:
             code = _CODES.get(exc.status, grpc.StatusCode.UNAVAILABLE)

@@ -38,6 +38,7 @@ __all__ = [
     "SIGNALS",
     "Signal",
     "build_response",
+    "cap_span_attributes",
     "count_rows",
     "decompress",
     "parse_request",
@@ -98,7 +99,7 @@ def media_type(content_type: str | None) -> str:
 
 
 def parse_request(signal: str, body: bytes, content_type: str) -> Message:
-    """Decode one Export*ServiceRequest from protobuf or OTLP JSON bytes, then validate it."""
+    """Decode one Export*ServiceRequest from protobuf or OTLP JSON bytes (not validated yet)."""
     if signal not in REQUEST_TYPES:
         raise IngestError(f"unknown signal {signal!r}", 404)
     message = REQUEST_TYPES[signal]()
@@ -116,7 +117,6 @@ def parse_request(signal: str, body: bytes, content_type: str) -> Message:
         raise IngestError(
             f"Content-Type {content_type!r} is not supported: use {PROTOBUF} or {JSON}", 415
         )
-    validate(signal, message)
     return message
 
 
@@ -194,24 +194,39 @@ def _check_id(path: str, value: bytes, size: int, *, optional: bool) -> None:
         raise IngestError(f"{path}: must be {size} bytes, got {len(value)}")
 
 
-def validate(signal: str, message: Any) -> None:
-    """Refuse ids of the wrong length (the only per-record checks done in Python)."""
+def validate(signal: str, message: Any, max_attributes: int = 1 << 30) -> bool:
+    """Refuse ids of the wrong length; True when a span carries more than ``max_attributes``.
+
+    These are the only per-record checks done in Python: one cheap pass over the spans.
+    """
+    over = False
     if signal == "traces":
         for i, rs in enumerate(message.resource_spans):
+            over = over or len(rs.resource.attributes) > max_attributes
             for j, ss in enumerate(rs.scope_spans):
                 for k, span in enumerate(ss.spans):
-                    if len(span.trace_id) != 16 or len(span.span_id) != 8 or span.links:
+                    if (
+                        len(span.trace_id) != 16
+                        or len(span.span_id) != 8
+                        or len(span.parent_span_id) not in (0, 8)
+                    ):
                         path = f"resourceSpans[{i}].scopeSpans[{j}].spans[{k}]"
                         _check_id(f"{path}.traceId", span.trace_id, 16, optional=False)
                         _check_id(f"{path}.spanId", span.span_id, 8, optional=False)
+                        _check_id(f"{path}.parentSpanId", span.parent_span_id, 8, optional=True)
+                    if len(span.attributes) > max_attributes:
+                        over = True
+                    if span.links:
+                        path = f"resourceSpans[{i}].scopeSpans[{j}].spans[{k}]"
                         for n, link in enumerate(span.links):
                             _check_id(
                                 f"{path}.links[{n}].traceId", link.trace_id, 16, optional=False
                             )
                             _check_id(f"{path}.links[{n}].spanId", link.span_id, 8, optional=False)
-                    if span.parent_span_id and len(span.parent_span_id) != 8:
-                        path = f"resourceSpans[{i}].scopeSpans[{j}].spans[{k}]"
-                        _check_id(f"{path}.parentSpanId", span.parent_span_id, 8, optional=True)
+                            over = over or len(link.attributes) > max_attributes
+                    if span.events:
+                        over = over or any(len(e.attributes) > max_attributes for e in span.events)
+        return over
     elif signal == "logs":
         for i, rl in enumerate(message.resource_logs):
             for j, sl in enumerate(rl.scope_logs):
@@ -228,6 +243,7 @@ def validate(signal: str, message: Any) -> None:
                             path = f"resourceMetrics[{i}].scopeMetrics[{j}].metrics[{k}] exemplar"
                             _check_id(f"{path}.traceId", ex.trace_id, 16, optional=True)
                             _check_id(f"{path}.spanId", ex.span_id, 8, optional=True)
+    return over
 
 
 def _points(metric: Any) -> Any:
@@ -255,6 +271,20 @@ def resources(signal: str, message: Any) -> Any:
         message,
         {"traces": "resource_spans", "logs": "resource_logs"}.get(signal, "resource_metrics"),
     )
+
+
+def cap_span_attributes(message: Any, limit: int) -> None:
+    """Keep at most ``limit`` attributes on every resource, span, span event and link."""
+    for rs in message.resource_spans:
+        if len(rs.resource.attributes) > limit:
+            del rs.resource.attributes[limit:]
+        for ss in rs.scope_spans:
+            for span in ss.spans:
+                if len(span.attributes) > limit:
+                    del span.attributes[limit:]
+                for item in (*span.events, *span.links):
+                    if len(item.attributes) > limit:
+                        del item.attributes[limit:]
 
 
 def stamp_tenant(signal: str, message: Any, tenant: str) -> None:

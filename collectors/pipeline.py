@@ -4,7 +4,8 @@
 returns only once the request is fsynced in the write-ahead log, so an OK answer never
 covers data that a crash could lose. One writer thread seals WAL segments at
 ``FLOWMETER_BATCH_ROWS`` rows or after ``FLOWMETER_BATCH_SECONDS``, inserts each segment in
-one INSERT (traces: the segment's bytes as ``FORMAT Protobuf``, decoded by ClickHouse), and
+one INSERT per table (traces: the segment's bytes as ``FORMAT Protobuf``, decoded by
+ClickHouse; a big trace segment as two concurrent INSERTs), and
 deletes a segment only after its insert succeeded. When the store fails the writer retries
 with exponential backoff while acknowledged rows wait on disk; when more than
 ``FLOWMETER_BUFFER_MAX_ROWS`` rows wait, ``submit`` raises ``BackpressureError`` (429 /
@@ -17,6 +18,7 @@ import logging
 import threading
 import time
 from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -44,6 +46,8 @@ __all__ = ["Pipeline", "SubmitResult"]
 logger = logging.getLogger(__name__)
 
 TRACES_STAGING = "otel_traces_ingest"
+INSERT_PARTS = 2  # concurrent inserts for one big trace segment
+MIN_PART_ROWS = 5000  # ... each of at least this many spans
 
 
 def _proto_schema() -> str:
@@ -82,17 +86,29 @@ class Pipeline:
         self._flush_now = False
         self._stopping = False
         self._thread: threading.Thread | None = None
+        self._pool = ThreadPoolExecutor(
+            max_workers=INSERT_PARTS, thread_name_prefix="ingest-insert"
+        )
         self._failures = 0
+        self.failed_inserts = 0  # total failed insert attempts (a health figure)
         self.inserted_rows = 0
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
         """Open the WAL, queue leftover segments for replay, start the writer thread."""
         self.store.execute("collectors/clear_ingest_config")
+        # No patterns: a regex and a literal that no attribute key can match.
+        never = "\x00never"
         self.store.insert(
             "ingest_config",
-            [[self.redactor.regex, self.redactor.secret, self.settings.max_attributes]],
-            ["redact_regex", "redact_secret", "max_attributes"],
+            [
+                [
+                    self.redactor.regex or never,
+                    self.redactor.literals or [never],
+                    self.redactor.secret,
+                ]
+            ],
+            ["redact_regex", "redact_words", "redact_secret"],
         )
         for signal in otlp.SIGNALS:
             wal = WriteAheadLog(self.wal_dir / signal)
@@ -136,6 +152,7 @@ class Pipeline:
                 logger.warning(
                     "ingest writer still busy after %.1fs; the WAL keeps the rest", timeout
                 )
+        self._pool.shutdown(wait=False)
         for wal in self._wal.values():
             wal.close()
 
@@ -144,6 +161,16 @@ class Pipeline:
         """Acknowledged rows that are not in the store yet."""
         with self._cond:
             return self._pending
+
+    def wait_inserted(self, count: int, timeout: float) -> bool:
+        """Block until at least ``count`` rows are in the store, without forcing a flush."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.inserted_rows >= count, timeout)
+
+    def wait_failed_inserts(self, count: int, timeout: float) -> bool:
+        """Block until at least ``count`` insert attempts have failed (tests, health checks)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self.failed_inserts >= count, timeout)
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Insert everything acknowledged now; True once nothing waits."""
@@ -179,23 +206,32 @@ class Pipeline:
             )
         raw = otlp.decompress(body, content_encoding, self.settings.max_decompressed_bytes)
         message = otlp.parse_request(signal, raw, content_type)
-        return self.submit_message(signal, message, tenant=tenant)
+        unchanged = raw if otlp.media_type(content_type) == otlp.PROTOBUF else None
+        return self.submit_message(signal, message, tenant=tenant, raw=unchanged)
 
     def submit_message(
-        self, signal: str, message: Any, *, tenant: str | None = None
+        self, signal: str, message: Any, *, tenant: str | None = None, raw: bytes | None = None
     ) -> SubmitResult:
-        """Like ``submit`` for an already parsed (and validated) request message."""
+        """Like ``submit`` for a parsed request; ``raw``: its protobuf bytes, if at hand."""
         if self._thread is None:
             raise IngestError("the ingest pipeline is not running", 503)
+        over_limit = otlp.validate(signal, message, self.settings.max_attributes)
         if tenant is not None:
             otlp.stamp_tenant(signal, message, tenant)
+            raw = None
+        if signal == "traces" and over_limit:
+            otlp.cap_span_attributes(message, self.settings.max_attributes)
+            raw = None
         rejected, reasons = 0, list[str]()
         if signal == "logs":
             rejected, reasons = self._drop_bad_kpi_records(message)
+            if rejected:
+                raw = None
         rows = otlp.count_rows(signal, message)
         if rows == 0:
             return SubmitResult(0, rejected, "; ".join(reasons))
-        payload = message.SerializeToString()
+        # Unchanged protobuf is logged as received: re-encoding costs as much as parsing.
+        payload = raw if raw is not None else message.SerializeToString()
         with self._cond:
             limit = self.settings.buffer_max_rows
             if self._pending and self._pending + rows > limit:
@@ -214,8 +250,10 @@ class Pipeline:
             raise IngestError(f"cannot write the write-ahead log: {exc}", 503) from exc
         with self._cond:
             if self._first_at[signal] is None:
+                # The writer may be asleep with no time bound: wake it to start the clock.
                 self._first_at[signal] = time.monotonic()
-            if self._wal[signal].active_rows >= self.settings.batch_rows:
+                self._cond.notify_all()
+            elif self._wal[signal].active_rows >= self.settings.batch_rows:
                 self._cond.notify_all()
         return SubmitResult(rows, rejected, "; ".join(reasons))
 
@@ -321,6 +359,9 @@ class Pipeline:
                 self._insert(signal, segment)
             except (StoreError, OSError) as exc:
                 self._failures += 1
+                with self._cond:
+                    self.failed_inserts += 1
+                    self._cond.notify_all()
                 logger.warning(
                     "insert of %s (%d %s rows) failed (attempt %d), will retry: %s",
                     segment.path.name, segment.rows, signal, self._failures, exc,
@@ -347,18 +388,18 @@ class Pipeline:
         records = read_records(data, str(segment.path))
         if signal == "traces":
             framed = [_VarintBytes(len(r)) + r for r in records]
-            if sum(map(len, framed)) != len(data):  # a torn tail was cut off
-                data = b"".join(framed)
-            self.store.insert_raw(
-                TRACES_STAGING,
-                data,
-                "Protobuf",
-                settings={
-                    "format_schema": self._proto,
-                    "insert_deduplication_token": token,
-                    "deduplicate_blocks_in_dependent_materialized_views": 1,
-                },
-            )
+            # A big segment goes in as INSERT_PARTS concurrent inserts (ClickHouse runs one
+            # insert on one core); the split depends on the records only, so a replay
+            # produces the same parts and the same tokens.
+            parts = min(INSERT_PARTS, max(1, segment.rows // MIN_PART_ROWS), len(framed))
+            size = -(-len(framed) // parts) if framed else 1
+            chunks = [b"".join(framed[i : i + size]) for i in range(0, len(framed), size)]
+            jobs = [
+                self._pool.submit(self._insert_traces, chunk, f"{token}-{n}")
+                for n, chunk in enumerate(chunks)
+            ]
+            for job in jobs:
+                job.result()
         elif signal == "logs":
             requests = [ExportLogsServiceRequest.FromString(r) for r in records]
             events: list[KpiEvent] = []
@@ -372,6 +413,18 @@ class Pipeline:
             metrics = [ExportMetricsServiceRequest.FromString(r) for r in records]
             for table, cols in self.decoder.metrics(metrics).items():
                 self._insert_columns(table, cols.names, cols.data, token)
+
+    def _insert_traces(self, payload: bytes, token: str) -> None:
+        self.store.insert_raw(
+            TRACES_STAGING,
+            payload,
+            "Protobuf",
+            settings={
+                "format_schema": self._proto,
+                "insert_deduplication_token": token,
+                "deduplicate_blocks_in_dependent_materialized_views": 1,
+            },
+        )
 
     def _insert_columns(
         self, table: str, names: tuple[str, ...], data: list[list[Any]], token: str

@@ -16,7 +16,7 @@ import secrets
 from collections.abc import Iterable
 from pathlib import Path
 
-__all__ = ["Redactor", "glob_regex", "load_secret"]
+__all__ = ["Redactor", "glob_literals", "glob_regex", "load_secret"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,6 +39,18 @@ def glob_regex(patterns: Iterable[str]) -> str:
     return f"(?i)^(?:{'|'.join(parts)})$" if parts else ""
 
 
+def glob_literals(patterns: Iterable[str]) -> list[str]:
+    """The longest literal run of each glob (lowercase): a cheap prefilter before the regex.
+
+    A glob without a literal (``*``) yields "", which matches every key.
+    """
+    words = []
+    for pattern in patterns:
+        runs = re.split(r"[*?]", pattern.lower())
+        words.append(max(runs, key=len))
+    return sorted(set(words))
+
+
 def load_secret(configured: str, data_dir: Path) -> str:
     """The configured key, else a random one kept (mode 0600) in ``<data dir>/redact.key``."""
     if configured:
@@ -59,7 +71,9 @@ class Redactor:
     """Decides which keys are sensitive and hashes their values."""
 
     def __init__(self, patterns: Iterable[str], secret: str) -> None:
+        patterns = list(patterns)
         self.regex = glob_regex(patterns)
+        self.literals = glob_literals(patterns)
         self.secret = secret
         self._match = re.compile(self.regex).match if self.regex else None
         self._cache: dict[str, bool] = {}

@@ -8,6 +8,9 @@ FlowmeterError
 ├── QueryError         a named query is missing, malformed, or called with wrong params
 ├── MigrationError     a schema migration failed or was edited after it was applied
 ├── CostImportError    a FOCUS cost file or usage price list is malformed (names column/line)
+├── AccessError        a dashboard user or action was refused
+│   ├── AuthenticationError   unknown user, wrong password, or a malformed users file
+│   └── PermissionDeniedError a role may not do this, or a tenant is not the user's
 ├── KpiContractError   a KPI event (or a batch or file of them) breaks the KPI contract
 ├── IngestError        a telemetry request was refused (status = the HTTP status to answer)
 │   └── BackpressureError  the ingest buffer is full; retry after ``retry_after`` seconds
@@ -24,7 +27,9 @@ FlowmeterError
 from __future__ import annotations
 
 __all__ = [
+    "AccessError",
     "ApprovalTimeoutError",
+    "AuthenticationError",
     "BackpressureError",
     "CircuitOpenError",
     "CostImportError",
@@ -35,6 +40,7 @@ __all__ = [
     "MigrationError",
     "NotFoundError",
     "OrchestratorError",
+    "PermissionDeniedError",
     "PoisonMessageError",
     "QueryError",
     "ReadOnlyError",
@@ -72,6 +78,22 @@ class QueryError(FlowmeterError):
 
 class MigrationError(FlowmeterError):
     """A schema migration failed, or an applied one was changed afterwards."""
+
+
+class CostImportError(FlowmeterError):
+    """A FOCUS cost file or price list is malformed; the message names the column or line."""
+
+
+class AccessError(FlowmeterError):
+    """A dashboard user or action was refused."""
+
+
+class AuthenticationError(AccessError):
+    """Unknown user, wrong password, or a users file that cannot be read."""
+
+
+class PermissionDeniedError(AccessError):
+    """The user's role may not perform this action, or the tenant is not theirs."""
 
 
 class KpiContractError(FlowmeterError):
@@ -128,7 +150,3 @@ class CircuitOpenError(OrchestratorError):
 
 class ApprovalTimeoutError(OrchestratorError):
     """An approval was neither granted nor rejected before its deadline."""
-
-
-class CostImportError(FlowmeterError):
-    """A FOCUS cost file or price list is malformed; the message names the column or line."""

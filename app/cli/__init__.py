@@ -41,7 +41,7 @@ def export_group() -> None:
 
 def _register() -> None:
     """Each area's module lists its commands; one line here per module."""
-    from app.cli import baseline, collect, costs, kpi, orchestrator, store, up
+    from app.cli import baseline, collect, costs, kpi, orchestrator, store, up, users
 
     modules = [
         baseline,
@@ -51,6 +51,7 @@ def _register() -> None:
         orchestrator,
         store,
         up,
+        users,
     ]
     for module in modules:
         for command in getattr(module, "COMMANDS", ()):

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from app.exposure import check_exposure, oidc_configured
+from app.users import load_users
 from collectors.service import build_receivers
 from models.db import Store, set_current_store
 from models.lifecycle import Service
@@ -84,6 +86,9 @@ def _urls(settings: Settings) -> list[str]:
 def up_command(demo: bool) -> None:
     """Run everything in one process: store, receivers, workers and the dashboard."""
     settings = load_settings()
+    check_exposure(settings, oidc=oidc_configured())
+    if settings.users_file is not None:
+        load_users(settings.users_file)  # a malformed users file stops here, not at sign-in
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

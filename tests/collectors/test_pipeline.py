@@ -46,6 +46,17 @@ def test_replaying_an_already_inserted_segment_adds_nothing(store: Store, tmp_pa
     ]
 
 
+def test_a_small_batch_is_written_by_the_time_bound_alone(
+    store: Store, make_pipeline: Callable[..., Pipeline]
+) -> None:
+    """Fewer rows than FLOWMETER_BATCH_ROWS still land once FLOWMETER_BATCH_SECONDS passes."""
+    pipeline = make_pipeline(batch_rows=1_000_000, batch_seconds=0.2)
+    pipeline.submit("traces", _span_request(span_id=b"\x07" * 8))
+    # No flush(): only the writer's own time bound may move the row (60 s is a liveness bound).
+    assert pipeline.wait_inserted(1, timeout=60)
+    assert rows(store, "SELECT count() AS n FROM otel_traces") == [{"n": 1}]
+
+
 def test_backpressure_bounds_what_waits(
     store: Store, make_pipeline: Callable[..., Pipeline], tmp_path: Path
 ) -> None:
@@ -152,3 +163,55 @@ def test_odd_but_valid_requests_all_land(
     submit()
     assert pipeline.flush(60)
     assert rows(store, "SELECT count() AS n FROM otel_traces") == [{"n": expected}]
+
+
+def test_attribute_cap_and_redaction_everywhere_in_a_span(
+    store: Store, make_pipeline: Callable[..., Pipeline]
+) -> None:
+    pipeline = make_pipeline(max_attributes=3, redact_keys=("*secret*", "card?no"))
+    request = ExportTraceServiceRequest.FromString(_span_request())
+    rs = request.resource_spans[0]
+    rs.resource.attributes.add(key="Db.Secret").value.string_value = "hunter2"
+    span = rs.scope_spans[0].spans[0]
+    for i in range(5):
+        span.attributes.add(key=f"a{i}").value.int_value = i
+    span.attributes[1].key = "Card_No"
+    event = span.events.add(name="e", time_unix_nano=1)
+    event.attributes.add(key="my_secret").value.string_value = "s"
+    link = span.links.add(trace_id=b"\x05" * 16, span_id=b"\x06" * 8)
+    link.attributes.add(key="secret").value.bool_value = True
+    pipeline.submit("traces", request.SerializeToString())
+    assert pipeline.flush(30)
+    [row] = rows(
+        store,
+        "SELECT ResourceAttributes AS r, SpanAttributes AS s, `Events.Attributes` AS e, `Links.Attributes` AS l FROM otel_traces",
+    )
+    h = pipeline.redactor.hash
+    assert row["r"] == {"service.name": "svc", "tenant.id": "spoofed", "Db.Secret": h("hunter2")}
+    assert row["s"] == {
+        "a0": "0",
+        "Card_No": h("1"),
+        "a2": "2",
+    }  # capped at 3, globs case-insensitive
+    assert row["e"] == [{"my_secret": h("s")}]
+    assert row["l"] == [{"secret": h("true")}]
+
+
+def test_store_refusing_inserts_then_recovering(
+    store: Store, make_pipeline: Callable[..., Pipeline], tmp_path: Path
+) -> None:
+    pipeline = make_pipeline(ingest_retry_max_seconds=0.2)
+    store.ddl("RENAME TABLE otel_traces TO otel_traces_away")  # inserts now fail in the store
+    try:
+        for i in range(1, 4):
+            assert pipeline.submit("traces", _span_request(span_id=bytes([i]) * 8)).accepted == 1
+        pipeline.flush(0.01)  # ask for an insert now
+        assert pipeline.wait_failed_inserts(3, timeout=60)  # retried with backoff
+        assert pipeline.pending_rows == 3
+        assert list((tmp_path / "data" / "wal" / "traces").glob("*.wal"))  # data waits on disk
+    finally:
+        store.ddl("RENAME TABLE otel_traces_away TO otel_traces")
+    assert pipeline.flush(60)  # ingestion resumes
+    assert rows(store, "SELECT count() AS n, uniqExact(SpanId) AS spans FROM otel_traces") == [
+        {"n": 3, "spans": 3}
+    ]

@@ -1,0 +1,145 @@
+"""What the dashboard may change, each behind its server-side check (no Streamlit here).
+
+Every function takes the signed-in ``User`` and refuses (PermissionDeniedError) before it
+touches anything when the role or the tenant does not allow it. The views only call these.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from app.access import User, require, require_tenant
+from models.baselines import set_baseline
+from models.db import Store
+from models.errors import NotFoundError, PermissionDeniedError
+from models.roi import Baseline
+from orchestrator.api import OrchestratorAPI
+
+__all__ = [
+    "REDACTED",
+    "change_baseline",
+    "decide_approval",
+    "pending_approvals",
+    "readable_audit_log",
+    "readable_dead_letters",
+    "redact",
+    "replay_dead_letter",
+]
+
+REDACTED = "•••• redacted"
+
+
+def _visible(rows: list[dict[str, Any]], tenants: tuple[str, ...] | None) -> list[dict[str, Any]]:
+    return rows if tenants is None else [r for r in rows if r.get("tenant_id") in tenants]
+
+
+def readable_dead_letters(
+    api: OrchestratorAPI, tenants: tuple[str, ...] | None, *, workflow: str = "", reason: str = "",
+    replayed: bool | None = None,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """Dead letters the reader's tenant scope allows, newest first."""
+    filters: dict[str, Any] = {"replayed": replayed}
+    if workflow:
+        filters["workflow"] = workflow
+    if reason:
+        filters["reason"] = reason
+    if tenants is not None and len(tenants) == 1:
+        filters["tenant_id"] = tenants[0]
+    return _visible(api.dead_letters(**filters), tenants)
+
+
+def readable_audit_log(
+    api: OrchestratorAPI, tenants: tuple[str, ...] | None, *, limit: int = 200
+) -> list[dict[str, Any]]:
+    """Audit rows; a tenant-limited reader sees only those about their tenants' records."""
+    rows = api.audit_log(limit=limit)
+    if tenants is None:
+        return rows
+    letters = {str(d["id"]) for d in readable_dead_letters(api, tenants)}
+    visible = []
+    for row in rows:
+        target = str(row["target"])
+        if str(row["action"]).startswith("dlq."):
+            if target in letters:
+                visible.append(row)
+        elif str(row["action"]).startswith("approval."):
+            try:
+                tenant = api.run(target).get("tenant_id")
+            except NotFoundError:
+                continue  # the run is gone: nothing of it to show
+            if tenant in tenants:
+                visible.append(row)
+    return visible
+
+
+def pending_approvals(
+    api: OrchestratorAPI, tenants: tuple[str, ...] | None
+) -> list[dict[str, Any]]:
+    """Approvals waiting for a decision, within the reader's tenant scope."""
+    return _visible(api.pending_approvals(), tenants)
+
+
+def replay_dead_letter(
+    api: OrchestratorAPI, user: User, dead_letter_id: int, reason: str, *, confirmed: bool
+) -> dict[str, Any]:
+    """Replay one dead letter as ``user``: role and tenant checked, reason mandatory, audited."""
+    require(user, "dead_letter.replay")
+    if not reason.strip():
+        raise ValueError("a replay needs a reason: it is written to the audit log")
+    if not confirmed:
+        raise ValueError("confirm the replay first")
+    letter = api.dead_letter(int(dead_letter_id))
+    require_tenant(user, str(letter.get("tenant_id", "")))
+    return api.replay(int(dead_letter_id), actor=user.name, reason=reason.strip())
+
+
+def decide_approval(
+    api: OrchestratorAPI, user: User, run_id: str, decision: str, reason: str
+) -> str:
+    """Approve or reject a waiting run as ``user``; role and tenant checked, audited."""
+    require(user, "approval.decide")
+    if decision not in ("approve", "reject"):
+        raise ValueError("decision is 'approve' or 'reject'")
+    if not reason.strip():
+        raise ValueError("a decision needs a reason: it is written to the audit log")
+    require_tenant(user, str(api.run(run_id).get("tenant_id", "")))
+    act = api.approve if decision == "approve" else api.reject
+    return act(run_id, actor=user.name, reason=reason.strip())
+
+
+def redact(value: Any, patterns: Sequence[str]) -> Any:
+    """A copy of a payload with the values of sensitive keys (glob patterns) masked."""
+    lowered = [p.lower() for p in patterns]
+    if isinstance(value, dict):
+        return {
+            key: REDACTED
+            if any(fnmatch.fnmatchcase(str(key).lower(), p) for p in lowered)
+            else redact(item, patterns)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(item, patterns) for item in value]
+    return value
+
+
+def change_baseline(
+    store: Store, user: User, workflow: str, *, manual_minutes: Decimal, hourly_rate: Decimal,
+    manual_error_rate: Decimal, cost_per_error: Decimal, currency: str, reason: str,
+    effective_from: datetime | None = None, go_live_at: datetime | None = None,
+) -> Baseline:  # fmt: skip
+    """Record a new baseline version as ``user`` (finance or admin), with the reason, in history."""
+    require(user, "baseline.change")
+    if user.restricted:
+        raise PermissionDeniedError(
+            f"{user.name} sees only some tenants; baselines apply to every tenant's ROI, so "
+            "only an unrestricted finance or admin user may change them"
+        )
+    return set_baseline(
+        store, workflow, manual_minutes=manual_minutes, hourly_rate=hourly_rate,
+        manual_error_rate=manual_error_rate, cost_per_error=cost_per_error, currency=currency,
+        reason=reason, changed_by=user.name, effective_from=effective_from, go_live_at=go_live_at,
+    )  # fmt: skip

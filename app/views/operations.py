@@ -1,0 +1,100 @@
+"""Operations: the dead-letter queue with audited replay, approvals, the audit log, breakers."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import actions, data, frame
+from app.access import allowed
+from models.errors import FlowmeterError
+
+ctx = frame.context()
+f = ctx.filters
+frame.header("Operations", ctx, applies="live state of the engine; the period does not apply")
+settings = frame.settings()
+can_replay = allowed(ctx.user, "dead_letter.replay")
+can_decide = allowed(ctx.user, "approval.decide")
+
+dead, approvals_tab, audit_tab, breakers_tab = st.tabs(
+    ["Dead letters", "Waiting approvals", "Audit log", "Circuit breakers"]
+)
+
+with dead:
+    left, middle, right = st.columns([2, 2, 1])
+    reason = left.selectbox("Reason", ["", "retries_exhausted", "poison", "approval_timeout",
+                            "compensated"], format_func=lambda r: r or "every reason")  # fmt: skip
+    state = middle.selectbox("State", ["waiting", "replayed", "all"], key="dlq_state")
+    replayed = {"waiting": False, "replayed": True, "all": None}[str(state)]
+    letters = data.dead_letters(ctx.tenants, f.workflow, str(reason), replayed)
+    right.metric("Shown", len(letters))
+    if letters.empty:
+        st.success("No dead letters match. Nothing is waiting for a human.")
+    else:
+        columns = ["id", "workflow", "reason", "attempts", "step", "quarantined_at",
+                   "correlation_id", "tenant_id", "error", "replayed_by", "replay_reason"]  # fmt: skip
+        st.dataframe(letters[columns], hide_index=True, width="stretch")
+        ids = [int(i) for i in letters["id"]]
+        chosen = st.selectbox("Inspect a dead letter", ids, format_func=lambda i: f"#{i}")
+        letter = data.dead_letter(int(chosen or ids[0]))
+        st.markdown(f"**#{letter['id']} · {letter['workflow']} · failed at step "
+                    f"`{letter['step']}` after {letter['attempts']} attempts** — {letter['error']}")  # fmt: skip
+        st.page_link("views/traces.py", label=f"Trace of correlation {letter['correlation_id']}",
+                     icon=":material/search:",
+                     query_params={"correlation": letter["correlation_id"]})  # fmt: skip
+        st.markdown("Payload (sensitive fields redacted)")
+        st.json(actions.redact(letter["payload"], settings.redact_keys), expanded=True)
+        if letter["replayed_at"] is not None:
+            st.info(f"Replayed by {letter['replayed_by']}: {letter['replay_reason']}")
+        else:
+            with st.form("replay", clear_on_submit=False):
+                st.markdown("**Replay** re-enters the run at its failed step; completed steps "
+                            "and idempotency keys are kept, so side effects do not repeat.")  # fmt: skip
+                why = st.text_area("Reason (written to the audit log)", key="replay_reason")
+                sure = st.checkbox(f"I confirm: replay dead letter #{letter['id']}",
+                                   key="replay_confirm")  # fmt: skip
+                go = st.form_submit_button("Replay", type="primary", disabled=not can_replay)
+            if not can_replay:
+                st.caption(f"Your role ({ctx.user.role}) may not replay.")
+            if go:
+                try:
+                    actions.replay_dead_letter(data.engine_api(), ctx.user, int(letter["id"]),
+                                               why, confirmed=sure)  # fmt: skip
+                except (FlowmeterError, ValueError) as exc:
+                    st.error(str(exc))
+                else:
+                    st.success(f"Dead letter #{letter['id']} replayed; the audit log has it.")
+
+with approvals_tab:
+    waiting = data.pending_approvals(ctx.tenants)
+    if waiting.empty:
+        st.success("No run is waiting for an approval.")
+    else:
+        st.dataframe(waiting, hide_index=True, width="stretch")
+        run_id = st.selectbox("Decide on", list(waiting["run_id"]))
+        with st.form("decide"):
+            why = st.text_input("Reason (written to the audit log)", key="decision_reason")
+            approve_col, reject_col = st.columns(2)
+            approve = approve_col.form_submit_button("Approve", disabled=not can_decide)
+            reject = reject_col.form_submit_button("Reject", disabled=not can_decide)
+        if approve or reject:
+            try:
+                name = actions.decide_approval(data.engine_api(), ctx.user, str(run_id),
+                                               "approve" if approve else "reject", why)  # fmt: skip
+            except (FlowmeterError, ValueError) as exc:
+                st.error(str(exc))
+            else:
+                st.success(f"{'Approved' if approve else 'Rejected'} {name} of run {run_id}.")
+
+with audit_tab:
+    audit = data.audit_log(ctx.tenants)
+    if audit.empty:
+        st.caption("Nothing audited yet.")
+    else:
+        st.dataframe(audit, hide_index=True, width="stretch")
+
+with breakers_tab:
+    breakers = data.breakers()
+    if breakers.empty:
+        st.caption("No circuit breaker has changed state yet.")
+    else:
+        st.dataframe(breakers, hide_index=True, width="stretch")
