@@ -1,11 +1,13 @@
-"""Durable checkpointed steps per second: SQLite (1 worker), PostgreSQL (1 and 4 worker
-processes), where the time goes, and the wall time of ``flowmeter demo --days 14``.
+"""Durable checkpointed steps per second: SQLite (1 worker), PostgreSQL (1 process, and 4
+worker processes of 1 and of ``--threads`` worker threads), where the time goes, and the
+wall time of ``flowmeter demo --days 14``.
 
-Baseline measured in the same run: the same database committing one small INSERT per
-transaction (the floor cost of a durable checkpoint), so the engine figure reads as a
-fraction of what the database alone allows.
+Baselines measured in the same run: the same database committing one small INSERT per
+transaction (the floor cost of a durable checkpoint) at the same concurrency (processes x
+connections), so each engine figure reads as a fraction of what the database alone allows.
 
-    .venv/bin/python bench/orchestrator.py [--runs 300] [--steps 10] [--skip-demo]
+    .venv/bin/python bench/orchestrator.py [--runs 300] [--threads 4] [--skip-demo]
+    (BENCH_STEPS=10 sets the checkpointed steps per run)
 """
 
 from __future__ import annotations
