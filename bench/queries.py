@@ -6,18 +6,26 @@ the materialized views fill the rollups exactly as ingest would), plus KPI, cost
 rows. Then times each dashboard query and lookup (median and p95 of repeated runs) and the
 raw-table equivalent in the same run, and prints both and the ratio.
 
-    .venv/bin/python bench/queries.py [--runs 2000000] [--repeat 20]
+    .venv/bin/python bench/queries.py [--runs 2000000] [--repeat 20] [--store DIR]
+
+With ``--store DIR`` the loaded store is kept in DIR; a later run with the same DIR (and the
+same --runs) skips the load and only migrates (new rollups backfill from the raw tables in
+their migration) and times. The load average is printed before and after every figure
+group, so a noisy shared machine shows in the output.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -61,29 +69,57 @@ def load(store: Store, total_runs: int, chunk: int) -> None:
     print(f"  load done in {time.perf_counter() - began:.0f} s", flush=True)
 
 
+def loadavg() -> str:
+    """The 1/5/15-minute load average and the core count, for reading the figures."""
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+def open_store(directory: Path, runs: int, chunk: int) -> Store:
+    """A migrated store in DIRECTORY, loaded with RUNS runs unless it holds them already."""
+    marker = directory / "loaded-runs"
+    loaded = int(marker.read_text()) if marker.exists() else None
+    if loaded is not None and loaded != runs:
+        raise SystemExit(f"{directory} holds {loaded:,} runs, not {runs:,}: use --runs {loaded}")
+    store = Store(f"chdb://{directory}/clickhouse")
+    began = time.perf_counter()
+    migrate(store)
+    print(f"migrated in {time.perf_counter() - began:.1f} s ({loadavg()})")
+    if loaded is None:
+        print(f"loading {runs:,} runs = {runs * 5:,} spans over {DAYS} days ({loadavg()})")
+        load(store, runs, chunk)
+        set_baseline(store, "invoice", manual_minutes=Decimal("6"), hourly_rate=Decimal("40"),
+                     manual_error_rate=Decimal("0.02"), cost_per_error=Decimal("25"),
+                     currency="EUR", reason="bench", changed_by="bench", effective_from=START,
+                     go_live_at=START + timedelta(days=7))  # fmt: skip
+        marker.write_text(str(runs))
+    else:
+        print(f"reusing the {runs:,} runs loaded in {directory}")
+    return store
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=2_000_000, help="runs (x5 spans)")
     parser.add_argument("--chunk", type=int, default=250_000)
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--raw-repeat", type=int, default=3)
+    parser.add_argument("--store", type=Path, help="keep the loaded store here and reuse it")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="flowmeter-bench-") as tmp:
-        store = Store(f"chdb://{tmp}/clickhouse")
-        migrate(store)
-        print(f"loading {args.runs:,} runs = {args.runs * 5:,} spans over {DAYS} days")
-        load(store, args.runs, args.chunk)
+    with contextlib.ExitStack() as stack:
+        if args.store is not None:
+            directory = args.store.resolve()
+            directory.mkdir(parents=True, exist_ok=True)
+        else:
+            directory = Path(
+                stack.enter_context(tempfile.TemporaryDirectory(prefix="flowmeter-bench-"))
+            )
+        store = open_store(directory, args.runs, args.chunk)
         rows = {r["table"]: r["rows"] for r in store.query("store/table_rows")}
         for table in ("otel_traces", "span_stats_1m", "span_stats_1h", "span_stats_1d", "business_events", "kpi_hourly",
                       "cost_records", "cost_daily", "lookup_keys", "otel_logs"):  # fmt: skip
             print(f"  {table:<18} {rows.get(table, 0):>12,} rows")
-        set_baseline(store, "invoice", manual_minutes=__import__("decimal").Decimal("6"),
-                     hourly_rate=__import__("decimal").Decimal("40"),
-                     manual_error_rate=__import__("decimal").Decimal("0.02"),
-                     cost_per_error=__import__("decimal").Decimal("25"), currency="EUR",
-                     reason="bench", changed_by="bench", effective_from=START,
-                     go_live_at=START + timedelta(days=7))  # fmt: skip
 
         end = START + timedelta(days=DAYS)
         day_start = end - timedelta(days=1)
@@ -140,6 +176,7 @@ def main() -> None:
         print(f"\n{'query':<44}{'median ms':>10}{'p95 ms':>9}{'raw med':>10}{'raw p95':>10}"
               f"{'ratio':>8}  target")  # fmt: skip
         worst = {"dashboard": 0.0, "lookup": 0.0}
+        print(f"before timing: {loadavg()}")
         for group, items, target in (("dashboard", dashboard, TARGET_DASHBOARD_MS),
                                       ("lookup", lookups, TARGET_LOOKUP_MS)):  # fmt: skip
             for label, fn, raw in items:
@@ -153,6 +190,7 @@ def main() -> None:
                 verdict = "ok" if p95 <= target else "MISS"
                 print(f"{label:<44}{median:>10.1f}{p95:>9.1f}{extra}  {verdict} (p95<={target:.0f})",
                       flush=True)  # fmt: skip
+        print(f"after timing: {loadavg()}")
         print(f"\nworst p95: dashboard {worst['dashboard']:.1f} ms (target {TARGET_DASHBOARD_MS:.0f}), "
               f"lookups {worst['lookup']:.1f} ms (target {TARGET_LOOKUP_MS:.0f})")  # fmt: skip
         print("ratio = raw-table median / rollup-or-lookup median, measured in this run")

@@ -30,6 +30,7 @@ _CREATE_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)", re.IGNORECASE)
 _CREATE_MV = re.compile(r"CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+)", re.IGNORECASE)
 _CREATE_VIEW = re.compile(r"CREATE VIEW IF NOT EXISTS (\w+)", re.IGNORECASE)
 _ALTER = re.compile(r"ALTER TABLE (\w+)", re.IGNORECASE)
+_DROP = re.compile(r"^\s*DROP (TABLE|VIEW) IF EXISTS (\w+)\s*$", re.IGNORECASE)
 _ENGINE = re.compile(r"ENGINE\s*=\s*(\w*)MergeTree(?:\(([^()]*)\))?", re.IGNORECASE)
 _SHARDING = re.compile(r"^--\s*sharding_key:\s*(.+)$", re.MULTILINE)
 _COLUMN_CHANGE = re.compile(r"\b(ADD|DROP|MODIFY|RENAME) COLUMN\b", re.IGNORECASE)
@@ -122,7 +123,16 @@ def _render_one(statement: str, cluster: str, replicated: set[str]) -> list[str]
         return [local]
     if match := _ALTER.search(statement):
         return [statement[: match.end()] + f" {on_cluster}" + statement[match.end() :]]
+    if match := _DROP.match(_code(statement)):
+        what, name = match.group(1).upper(), match.group(2)
+        # A dropped table may have been created as <name>_local + Distributed: drop both.
+        names = [f"{name}_local", name] if what == "TABLE" else [name]
+        return [f"DROP {what} IF EXISTS {n} {on_cluster} SYNC" for n in names]
     return [statement]
+
+
+def _code(statement: str) -> str:
+    return "\n".join(line for line in statement.splitlines() if not line.strip().startswith("--"))
 
 
 def _to_local(sql: str, replicated: set[str]) -> str:

@@ -32,6 +32,7 @@ __all__ = ["BASELINES", "DAILY_RUNS", "GO_LIVE_DAY", "DemoPlan", "backfill", "wr
 logger = logging.getLogger(__name__)
 
 DAY = 86400.0
+GAUGE_TICK = 3600.0  # simulated seconds between metric samples of the backfill
 DAILY_RUNS = {"order_to_cash": 36, "invoice_generation": 28, "refund_handling": 12,
               "lead_qualification": 24}  # fmt: skip
 GO_LIVE_DAY = {"order_to_cash": 5, "invoice_generation": 4, "refund_handling": 7,
@@ -130,6 +131,7 @@ def backfill(
     from orchestrator.api import OrchestratorAPI
 
     approver = OrchestratorAPI(engine.store, clock=clock)
+    sample = _Sampler(engine, clock, plan.start)
     while True:
         if engine.run_once("demo-backfill") is not None:
             executions += 1
@@ -139,11 +141,40 @@ def backfill(
         _decide_approvals(approver, clock)
         nxt = engine.store.next_ready_at()
         if nxt is None or nxt >= plan.end:
+            sample.until(plan.end)
             break
+        sample.until(nxt)
         clock.set(nxt)
     if progress is not None:
         progress(plan.end)
     return {"runs": len(arrivals), "executions": executions}
+
+
+class _Sampler:
+    """Metric samples (DLQ depth, queue lag, breaker state and the counters) at every
+    GAUGE_TICK of simulated time, stamped at that time."""
+
+    def __init__(self, engine: Engine, clock: VirtualClock, start: float) -> None:
+        self.engine, self.clock = engine, clock
+        tel = engine.telemetry
+        self.on = tel is not None and tel.exports_virtual_metrics
+        self.next = start
+
+    def until(self, when: float) -> None:
+        """Sample every tick up to ``when`` (nothing changes between runs, so the clock
+        can be set to each tick without running anything early)."""
+        from orchestrator.service import publish_gauges
+
+        tel = self.engine.telemetry
+        if not self.on or tel is None:
+            return
+        while self.next <= when:
+            # Runs may have moved the clock past ticks: then one sample now, not one per tick.
+            at = max(self.clock.now(), self.next)
+            self.clock.set(at)
+            publish_gauges(self.engine)
+            tel.export_metrics_at(at)
+            self.next = (math.floor(at / GAUGE_TICK) + 1) * GAUGE_TICK
 
 
 def _decide_approvals(api: Any, clock: VirtualClock) -> None:

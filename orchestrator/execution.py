@@ -38,10 +38,14 @@ class RunExecution:
     def __init__(self, engine: Engine, run: RunRecord, lease: Lease) -> None:
         self.engine, self.run, self.lease = engine, run, lease
         self.store, self.clock, self.telemetry = engine.store, engine.clock, engine.telemetry
-        self.checkpoints = self.store.checkpoints(run.id)
+        # Checkpoints are written only under a lease, so a run's first execution has none:
+        # skipping the read saves a round trip per run.
+        self.checkpoints = self.store.checkpoints(run.id) if run.executions > 1 else {}
         self.seen: dict[str, int] = {}
         self.seq = max((int(c["seq"]) for c in self.checkpoints.values()), default=0)
         self.current_key = ""
+        self.started = self.clock.now()
+        self.waiting_for = ""
 
     # --- attributes --------------------------------------------------------------------------
     def attributes(self) -> dict[str, AttributeValue]:
@@ -192,6 +196,7 @@ class RunExecution:
                 return str(decode(done["output"]))
             raise restore_error(done)
         now = self.clock.now()
+        self.waiting_for = name
         request = self.store.approval(self.run.id, name)
         if request is None:
             self.store.request_approval(self.run.id, name, now, now + timeout)

@@ -36,7 +36,9 @@ def settle(ex: RunExecution) -> None:
         ex.store.release(ex.lease, ex.clock.now(), status="ready",
                          ready_at=ex.clock.now() + again.delay)  # fmt: skip
     except Suspend as wait:
-        ex.store.release(ex.lease, ex.clock.now(), status="waiting", ready_at=wait.until)
+        now = ex.clock.now()
+        ex.store.release(ex.lease, now, status="waiting", ready_at=wait.until)
+        _waiting_span(ex, now, wait.until)
     except PoisonMessageError as poison:
         _dead_letter(ex, "poison", str(poison), attempts=1, step=ex.current_key)
     except (StepFailedError, ApprovalTimeoutError) as failure:
@@ -100,6 +102,21 @@ def _dead_letter(ex: RunExecution, reason: str, error: str, attempts: int, step:
             "workflow.name": run.workflow, "workflow.run_id": run.id, "tenant.id": run.tenant_id,
         }, run.traceparent)  # fmt: skip
     _run_span(ex, "dead_lettered", now, error, [("dead_letter", now, {"dlq.reason": reason})])
+
+
+def _waiting_span(ex: RunExecution, now: float, until: float) -> None:
+    """A run span for an execution that parked the run for an approval: a child of the
+    run's stored span (which is emitted once, when the run settles), ``run.outcome`` =
+    ``waiting``."""
+    if ex.telemetry is None:
+        return
+    attrs: dict[str, AttributeValue] = {
+        **ex.attributes(), "run.outcome": "waiting", "approval.name": ex.waiting_for,
+    }  # fmt: skip
+    events = [("approval.requested", now, {"approval.name": ex.waiting_for,
+                                           "approval.deadline": until})]  # fmt: skip
+    ex.telemetry.emit_run_span(ex.run.traceparent, ex.started, now, attrs, events=events,
+                               reuse_ids=False)  # fmt: skip
 
 
 def _run_span(ex: RunExecution, outcome: str, end: float, error: str | None,

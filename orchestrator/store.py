@@ -207,8 +207,12 @@ class RunRecord:
 
     @classmethod
     def from_row(cls, row: Any) -> RunRecord:
-        """Build from a fm_runs row mapping."""
-        m = dict(row._mapping)
+        """Build from a fm_runs row."""
+        return cls.from_mapping(dict(row._mapping))
+
+    @classmethod
+    def from_mapping(cls, m: dict[str, Any]) -> RunRecord:
+        """Build from a fm_runs row as a dict."""
         return cls(
             id=m["id"], workflow=m["workflow"], status=m["status"], phase=m["phase"],
             payload=json.loads(m["payload"]), correlation_id=m["correlation_id"],
@@ -257,14 +261,23 @@ class OrchestratorStore:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
             sa.event.listen(self.engine, "begin", _sqlite_begin_immediate)
         metadata.create_all(self.engine)
+        self._hot: Any = None
+        self._compiled: dict[Any, tuple[str, dict[str, Any]]] = {}
+        if self.is_postgres:
+            from orchestrator.hotpath import HotPath
+
+            url = self.engine.url.set(drivername="postgresql")
+            self._hot = HotPath(url.render_as_string(hide_password=False), " ".join(options))
         self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
-        pick = sa.select(runs.c.id).where(runs.c.status.in_(ACTIVE), runs.c.ready_at <= B("now"))
+        # Plain binds, not an expanding IN: the hot path compiles this statement once.
+        active = runs.c.status.in_([sa.literal(s) for s in ACTIVE])
+        pick = sa.select(runs.c.id).where(active, runs.c.ready_at <= B("now"))
         pick = pick.order_by(runs.c.ready_at).limit(1)
         if self.is_postgres:
             pick = pick.with_for_update(skip_locked=True)
         self._claim_stmt = (
             sa.update(runs)
-            .where(runs.c.id == pick.scalar_subquery(), runs.c.status.in_(ACTIVE))
+            .where(runs.c.id == pick.scalar_subquery(), active)
             .values(
                 status="running", lease_owner=B("owner"), lease_token=runs.c.lease_token + 1,
                 lease_expires_at=B("expires"), executions=runs.c.executions + 1,
@@ -288,7 +301,9 @@ class OrchestratorStore:
         return self.engine.url.render_as_string(hide_password=True)
 
     def close(self) -> None:
-        """Release pooled connections."""
+        """Release pooled connections (and the checkpoint hot path's)."""
+        if self._hot is not None:
+            self._hot.close()
         self.engine.dispose()
 
     @contextmanager
@@ -323,10 +338,23 @@ class OrchestratorStore:
     def claim(self, owner: str, now: float, lease_seconds: float) -> RunRecord | None:
         """Atomically take the oldest ready run (SKIP LOCKED / guarded UPDATE)."""
         stmt = self._claim_stmt
+        if self._hot is not None:
+            found = self._hot_first("claim", stmt, {"now": now, "owner": owner,
+                                                    "expires": now + lease_seconds})  # fmt: skip
+            return RunRecord.from_mapping(found) if found is not None else None
         with self.one_statement() as conn:
             row = conn.execute(stmt, {"now": now, "owner": owner,
                                       "expires": now + lease_seconds}).first()  # fmt: skip
         return RunRecord.from_row(row) if row is not None else None
+
+    def _hot_first(self, name: Any, stmt: Any, params: dict[str, Any]) -> dict[str, Any] | None:
+        """Execute ``stmt`` (compiled once under ``name``) on the thread's open connection."""
+        found = self._compiled.get(name)
+        if found is None:
+            compiled = stmt.compile(dialect=self.engine.dialect)
+            found = self._compiled[name] = (str(compiled), dict(compiled.params))
+        sql, defaults = found
+        return self._hot.first(sql, {**defaults, **params})
 
     def fence(self, conn: Connection, lease: Lease, now: float, lease_seconds: float) -> None:
         """Renew the lease inside ``conn``'s transaction, or raise LeaseLostError."""
@@ -353,6 +381,23 @@ class OrchestratorStore:
 
     def release(self, lease: Lease, now: float, **values: Any) -> None:
         """Leave the run (fenced): finished, rescheduled or waiting, as ``values`` say."""
+        if self._hot is not None:
+            names = tuple(sorted(values))
+            fenced_release = (
+                sa.update(runs)
+                .where(runs.c.id == B("rid"), runs.c.lease_owner == B("owner"),
+                       runs.c.lease_token == B("token"), runs.c.status == "running")
+                .values(lease_owner=None, lease_expires_at=None,
+                        **{n: B(f"v_{n}", type_=runs.c[n].type) for n in names})
+                .returning(runs.c.id)
+            ) if ("release", names) not in self._compiled else None  # fmt: skip
+            params = {"rid": lease.run_id, "owner": lease.owner, "token": lease.token,
+                      **{f"v_{n}": values[n] for n in names}}  # fmt: skip
+            if self._hot_first(("release", names), fenced_release, params) is None:
+                raise LeaseLostError(
+                    f"run {lease.run_id}: lease {lease.token} lost by {lease.owner}"
+                )
+            return
         stmt = (
             sa.update(runs)
             .where(runs.c.id == lease.run_id, runs.c.lease_owner == lease.owner,
@@ -407,11 +452,18 @@ class OrchestratorStore:
         key = values.pop("idempotency_key", None)
         params = {"rid": lease.run_id, "key": step_key, "at": now}
         params.update({f"v_{c}": values.get(c) for c in _STEP_COLUMNS})
-        with self.one_statement() if key is None else self.tx() as conn:
+        if self.is_postgres:
+            fenced = {"owner": lease.owner, "token": lease.token, "expires": now + lease_seconds}
+        if self.is_postgres and key is None:
+            # The common case, one round trip on this thread's open connection: the lease
+            # check-and-renew and the upsert in one autocommitted statement.
+            if self._hot_first("save_step", _PG_FENCED_UPSERT, {**params, **fenced}) is None:
+                raise LeaseLostError(
+                    f"run {lease.run_id}: lease {lease.token} lost by {lease.owner}"
+                )
+            return
+        with self.tx() as conn:
             if self.is_postgres:
-                # One round trip: the lease check-and-renew and the upsert in one statement.
-                fenced = {"owner": lease.owner, "token": lease.token,
-                          "expires": now + lease_seconds}  # fmt: skip
                 if conn.execute(_PG_FENCED_UPSERT, {**params, **fenced}).first() is None:
                     raise LeaseLostError(
                         f"run {lease.run_id}: lease {lease.token} lost by {lease.owner}"

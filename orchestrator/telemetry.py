@@ -23,13 +23,19 @@ from opentelemetry.sdk._logs.export import (
     SimpleLogRecordProcessor,
 )
 from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.metrics.export import (
+    MetricExporter,
+    MetricReader,
+    PeriodicExportingMetricReader,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
+
+from orchestrator.virtual_metrics import VirtualTimeMetricReader
 
 __all__ = ["ENGINE_SERVICE", "Telemetry", "format_traceparent", "parse_traceparent"]
 
@@ -82,6 +88,7 @@ class Telemetry:
         span_exporter: SpanExporter | None = None,
         log_exporter: LogRecordExporter | None = None,
         metric_reader: MetricReader | None = None,
+        metric_exporter: MetricExporter | None = None,
         synchronous: bool = False,
         attributes: Mapping[str, str] | None = None,
         drain: Callable[[float], bool] | None = None,
@@ -96,11 +103,20 @@ class Telemetry:
 
             log_exporter = OTLPLogExporter()
         if metric_reader is None:
-            from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
-                OTLPMetricExporter,
-            )
+            if metric_exporter is None:
+                from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
+                    OTLPMetricExporter,
+                )
 
-            metric_reader = PeriodicExportingMetricReader(OTLPMetricExporter())
+                metric_exporter = OTLPMetricExporter()
+            metric_reader = PeriodicExportingMetricReader(metric_exporter)
+        readers = [metric_reader]
+        # With an exporter, a second reader can export at the engine clock's (simulated)
+        # times: the demo backfill's metric history.
+        self._virtual_reader: VirtualTimeMetricReader | None = None
+        if metric_exporter is not None:
+            self._virtual_reader = VirtualTimeMetricReader(metric_exporter)
+            readers.append(self._virtual_reader)
         self._extra = dict(attributes or {})
         self._span_processor: SpanProcessor = (
             SimpleSpanProcessor(span_exporter)
@@ -120,7 +136,7 @@ class Telemetry:
         )
         self.events = self.log_provider.get_logger("flowmeter.orchestrator")
         self.meter_provider = MeterProvider(
-            metric_readers=[metric_reader], resource=resource, shutdown_on_exit=False
+            metric_readers=readers, resource=resource, shutdown_on_exit=False
         )
         meter = self.meter_provider.get_meter("flowmeter.orchestrator")
         self.runs_started = meter.create_counter("flowmeter.runs.started")
@@ -216,6 +232,16 @@ class Telemetry:
             timestamp=int(at * NS), observed_timestamp=int(at * NS), context=ctx,
             body=name, attributes={"event.name": name, **attributes}, event_name=name,
         )  # fmt: skip
+
+    @property
+    def exports_virtual_metrics(self) -> bool:
+        """Whether ``export_metrics_at`` sends anything (built with a metric exporter)."""
+        return self._virtual_reader is not None
+
+    def export_metrics_at(self, at: float) -> None:
+        """Export every metric's current value stamped at ``at`` (a simulated time)."""
+        if self._virtual_reader is not None:
+            self._virtual_reader.export_at(at)
 
     def flush(self, timeout_millis: int = 30000) -> None:
         """Push everything buffered to the exporters (and, with ``drain``, on into the store)."""

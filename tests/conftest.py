@@ -19,7 +19,8 @@ from models.db import Store
 from models.migrations import migrate
 
 REPO = Path(__file__).resolve().parent.parent
-FIXTURES = REPO.parent / "shared" / "fixtures"
+# The official OTLP JSON examples from shared/fixtures, copied so a clone tests on its own.
+FIXTURES = REPO / "tests" / "fixtures"
 
 
 @pytest.fixture(scope="session")

@@ -20,8 +20,6 @@ __all__ = ["COMMANDS", "telemetry_for"]
 def telemetry_for(settings: Settings, pipeline: Any | None = None) -> Telemetry:
     """Telemetry into ``pipeline`` through the collectors' in-process exporters (the same
     ingest path as OTLP), or else over OTLP/HTTP to this Flowmeter's own receiver."""
-    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
-
     if pipeline is not None:
         from collectors.inprocess import (
             InProcessLogExporter,
@@ -32,7 +30,7 @@ def telemetry_for(settings: Settings, pipeline: Any | None = None) -> Telemetry:
         return Telemetry(
             span_exporter=InProcessSpanExporter(pipeline),
             log_exporter=InProcessLogExporter(pipeline),
-            metric_reader=PeriodicExportingMetricReader(InProcessMetricExporter(pipeline)),
+            metric_exporter=InProcessMetricExporter(pipeline),
             drain=pipeline.flush,
         )
     from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
@@ -45,9 +43,7 @@ def telemetry_for(settings: Settings, pipeline: Any | None = None) -> Telemetry:
     return Telemetry(
         span_exporter=OTLPSpanExporter(endpoint=f"{base}/v1/traces"),
         log_exporter=OTLPLogExporter(endpoint=f"{base}/v1/logs"),
-        metric_reader=PeriodicExportingMetricReader(
-            OTLPMetricExporter(endpoint=f"{base}/v1/metrics")
-        ),
+        metric_exporter=OTLPMetricExporter(endpoint=f"{base}/v1/metrics"),
     )
 
 

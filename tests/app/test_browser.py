@@ -173,7 +173,7 @@ def test_health_links_into_the_trace_explorer(page: Any, served: Served) -> None
 def test_cost_csv_downloads_and_reconciles(page: Any, served: Served, tmp_path: Path) -> None:
     _open(page, served, "costs", "Cost Attribution")
     with page.expect_download() as download_info:
-        page.get_by_role("button", name="CSV").click()
+        page.get_by_role("button", name="CSV", exact=True).click()
     target = tmp_path / "costs.csv"
     download_info.value.save_as(target)
     text = target.read_text(encoding="utf-8-sig")

@@ -258,3 +258,31 @@ def test_cluster_rendering_replicates_and_distributes() -> None:
     # every CREATE runs on the whole cluster
     creates = [s for s in rendered if "CREATE" in s]
     assert all("ON CLUSTER 'prod'" in s for s in creates)
+
+
+def test_cluster_rendering_drops_local_and_distributed_tables() -> None:
+    rendered = render(
+        ["-- why\nDROP TABLE IF EXISTS span_stats_1m", "DROP VIEW IF EXISTS x_mv"], "prod"
+    )
+    assert rendered == [
+        "DROP TABLE IF EXISTS span_stats_1m_local ON CLUSTER 'prod' SYNC",
+        "DROP TABLE IF EXISTS span_stats_1m ON CLUSTER 'prod' SYNC",
+        "DROP VIEW IF EXISTS x_mv ON CLUSTER 'prod' SYNC",
+    ]
+
+
+def test_rollup_rebuild_backfills_from_raw_spans(store: Store) -> None:
+    """307 recreates the span rollups: spans already stored are counted once, new ones too."""
+    now = dt.datetime(2026, 3, 2, 10, 0, tzinfo=dt.UTC)
+    columns = ["Timestamp", "TraceId", "SpanId", "SpanName", "ServiceName", "Duration"]
+    store.insert("otel_traces", [[now, "t1", "s1", "run invoice", "svc", 2_000_000]], columns)
+    rebuild = next(m for m in load_migrations() if m.version == 307)
+    for statement in render(rebuild.statements):
+        store.ddl(statement)
+    store.insert("otel_traces", [[now, "t2", "s2", "run invoice", "svc", 4_000_000]], columns)
+    for table in ("span_stats_1m", "span_stats_1h", "span_stats_1d"):
+        assert store.read_only(f"SELECT sum(spans) FROM {table}")[1] == [(2,)], table
+    p99 = store.read_only(
+        "SELECT quantilesBFloat16Merge(0.5, 0.95, 0.99)(duration_ms_q)[3] FROM span_stats_1d"
+    )[1][0][0]
+    assert p99 == pytest.approx(4.0, rel=0.01)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.metrics.export import (
+    InMemoryMetricReader,
+    MetricExporter,
+    MetricExportResult,
+    MetricsData,
+)
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from models.db import Store
@@ -71,3 +78,54 @@ def test_backfill_writes_history_at_simulated_times_with_manual_runs_before_go_l
         (e.attributes["breaker.from"], e.attributes["breaker.to"]) for e in events
     }  # type: ignore[index]
     api.close()
+
+
+class _Collected(MetricExporter):
+    """Keeps what the SDK hands an exporter (the SDK's interface, not one of our parts)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[MetricsData] = []
+
+    def export(self, metrics_data: MetricsData, timeout_millis: float = 10_000,
+               **kwargs: Any) -> MetricExportResult:  # fmt: skip
+        self.batches.append(metrics_data)
+        return MetricExportResult.SUCCESS
+
+    def force_flush(self, timeout_millis: float = 10_000) -> bool:
+        return True
+
+    def shutdown(self, timeout_millis: float = 30_000, **kwargs: Any) -> None:
+        return None
+
+
+def test_backfill_metrics_carry_simulated_times_across_the_days(
+    store: Store, tmp_path: Path
+) -> None:
+    settings = load_settings(env={"FLOWMETER_DATA_DIR": str(tmp_path)})
+    exported = _Collected()
+    wall = time.time()
+    telemetry = Telemetry(span_exporter=InMemorySpanExporter(),
+                          log_exporter=InMemoryLogRecordExporter(), metric_exporter=exported)  # fmt: skip
+    run_backfill(settings, store, telemetry, days=4, seed=7, end=END)
+    times: dict[str, list[float]] = {}
+    for batch in exported.batches:
+        for rm in batch.resource_metrics:
+            for sm in rm.scope_metrics:
+                for metric in sm.metrics:
+                    times.setdefault(metric.name, []).extend(
+                        p.time_unix_nano / 1e9 for p in metric.data.data_points
+                    )
+    start = END - 4 * 86400
+    for name in ("flowmeter.dlq.depth", "flowmeter.queue.lag", "flowmeter.breaker.state",
+                 "flowmeter.runs.completed"):  # fmt: skip
+        # Simulated times, except the flush at the end (the periodic reader, wall clock).
+        simulated = [t for t in times[name] if t < wall]
+        assert len(simulated) > 20 and all(start <= t <= END for t in simulated), name
+    lag = sorted(t for t in set(times["flowmeter.queue.lag"]) if t < wall)
+    assert len(lag) >= 4 * 24 * 0.9  # about one sample per simulated hour (GAUGE_TICK)
+    assert lag[0] < start + 3600 and lag[-1] > END - 3600  # history over the whole window
+    assert {int((t - start) // 86400) for t in lag} >= {0, 1, 2, 3}  # samples on every day
+    # DLQ depth exists from the first dead letter on (the ERP outage is in the last days).
+    assert max(times["flowmeter.dlq.depth"]) > END - 86400
+    telemetry.shutdown()

@@ -181,6 +181,9 @@ def test_a_worker_whose_lease_was_taken_over_cannot_checkpoint(state_db: StateDb
                                attempts=1, output="2", seq=1)  # fmt: skip
     with pytest.raises(LeaseLostError):
         engine.store.heartbeat(stale_lease, clock.now(), 30.0)
+    with pytest.raises(LeaseLostError):
+        engine.store.release(stale_lease, clock.now(), status="completed", finished_at=clock.now())
+    assert engine.store.run(run_id).status == "running"  # the stale release changed nothing
     assert engine.store.checkpoints(run_id) == {}
     engine.store.save_step(Lease(run_id, "other-worker", fresh.lease_token), clock.now(), 30.0,
                            "flaky", status="ok", attempts=1, output="2", seq=1)  # fmt: skip

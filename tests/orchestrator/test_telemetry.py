@@ -160,3 +160,32 @@ def test_gauges_report_dlq_depth_queue_lag_and_breaker_state(sqlite_db: StateDb)
     assert points["flowmeter.dlq.additions"][0].attributes == {
         "workflow.name": "refund_flow", "dlq.reason": "poison"
     }  # fmt: skip
+
+
+def test_a_run_parked_for_approval_emits_a_waiting_run_span_in_its_trace(
+    sqlite_db: StateDb,
+) -> None:
+    cap, clock = Captured(), VirtualClock(start=T0)
+    engine = Engine(sqlite_db.open(), clock=clock, telemetry=cap.telemetry, seed=1)
+    run_id = _submit(engine, "approval_flow", {})
+    assert engine.run_once("w") == run_id
+    parked = [s for s in cap.spans.get_finished_spans() if s.name == "run approval_flow"]
+    assert [s.attributes["run.outcome"] for s in parked] == ["waiting"]  # type: ignore[index]
+    waiting = parked[0]
+    traceparent = engine.store.run(run_id).traceparent
+    assert f"{waiting.context.trace_id:032x}" == traceparent.split("-")[1]
+    # A child of the run's stored span, which stays free for the final run span.
+    assert f"{waiting.parent.span_id:016x}" == traceparent.split("-")[2]  # type: ignore[union-attr]
+    assert set(waiting.attributes or {}) >= RUN_KEYS
+    assert waiting.attributes["approval.name"] == "manager"  # type: ignore[index]
+    assert [e.name for e in waiting.events] == ["approval.requested"]
+    assert waiting.status.status_code == StatusCode.UNSET
+    assert cap.metric_points().get("flowmeter.runs.failed") is None
+
+    clock.advance(60)
+    OrchestratorAPI(engine.store, clock=clock).approve(run_id, actor="ana", reason="ok")
+    assert engine.run_once("w") == run_id
+    runs = [s for s in cap.spans.get_finished_spans() if s.name == "run approval_flow"]
+    assert [s.attributes["run.outcome"] for s in runs] == ["waiting", "completed"]  # type: ignore[index]
+    assert f"{runs[1].context.span_id:016x}" == traceparent.split("-")[2]
+    assert runs[1].start_time == int(T0 * 1e9) and runs[1].end_time == int((T0 + 60) * 1e9)

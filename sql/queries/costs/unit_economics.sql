@@ -12,11 +12,11 @@ WITH
         GROUP BY day, key, currency
     ),
     runs AS (
-        SELECT toDate(hour) AS day,
+        SELECT day,
                multiIf({by:String} = 'tenant', tenant, {by:String} = 'product_line', product_line, workflow) AS key,
                sum(spans) AS transactions
-        FROM span_stats_1h
-        WHERE hour >= toDateTime({start:Date}) AND hour < toDateTime({end:Date})
+        FROM span_stats_1d
+        WHERE day >= {start:Date} AND day < {end:Date}
           AND kind = 'run' AND outcome = 'completed'
           AND ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, tenant))
         GROUP BY day, key

@@ -4,8 +4,8 @@
 SELECT tenant, product_line, workflow, dependency,
        sum(spans) AS calls,
        sum(duration_ms_sum) / 1000 AS compute_seconds
-FROM span_stats_1h
-WHERE hour >= toDateTime({day:Date}) AND hour < toDateTime({day:Date} + 1)
+FROM span_stats_1d
+WHERE day = {day:Date}
   AND kind = 'other' AND dependency != ''
 GROUP BY tenant, product_line, workflow, dependency
 ORDER BY tenant, product_line, workflow, dependency

@@ -11,7 +11,7 @@ SELECT
     sum(s_dead_letters) AS dead_letters,
     spans / greatest(dateDiff('minute', {start:DateTime}, {end:DateTime}), 1) AS throughput_per_min,
     if(spans = 0, 0, sum(s_duration) / spans) AS avg_ms,
-    quantilesTDigestMerge(0.5, 0.95, 0.99)(s_q) AS q,
+    quantilesBFloat16Merge(0.5, 0.95, 0.99)(s_q) AS q,
     q[1] AS p50_ms,
     q[2] AS p95_ms,
     q[3] AS p99_ms

@@ -8,7 +8,7 @@ SELECT
     sum(retries) AS retries,
     sum(dead_letters) AS dead_letters,
     if(spans = 0, 0, sum(duration_ms_sum) / spans) AS avg_ms,
-    quantilesTDigestMerge(0.5, 0.95, 0.99)(duration_ms_q) AS q,
+    quantilesBFloat16Merge(0.5, 0.95, 0.99)(duration_ms_q) AS q,
     q[1] AS p50_ms,
     q[2] AS p95_ms,
     q[3] AS p99_ms
