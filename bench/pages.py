@@ -77,17 +77,25 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=250_000)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--days", type=int, default=7, help="period each view shows")
+    parser.add_argument(
+        "--store", type=Path, default=None, help="reuse (or fill) the store bench/queries.py keeps"
+    )
     args = parser.parse_args()
     queries = _analytics_bench()
 
     with tempfile.TemporaryDirectory(prefix="flowmeter-pages-") as tmp:
         os.environ["FLOWMETER_DATA_DIR"] = tmp  # the orchestrator state Operations reads
-        big = Store(f"chdb://{tmp}/clickhouse")
-        migrate(big)
-        empty = Store(f"chdb://{tmp}/clickhouse", database=f"empty_{uuid.uuid4().hex[:8]}")
+        if args.store is not None:
+            directory = args.store.resolve()
+            directory.mkdir(parents=True, exist_ok=True)
+            big = queries.open_store(directory, args.runs, args.chunk)  # type: ignore[attr-defined]
+        else:
+            big = Store(f"chdb://{tmp}/clickhouse")
+            migrate(big)
+            print(f"loading {args.runs:,} runs = {args.runs * 5:,} spans over {queries.DAYS} days")  # type: ignore[attr-defined]
+            queries.load(big, args.runs, args.chunk)  # type: ignore[attr-defined]
+        empty = Store(big.dsn, database=f"empty_{uuid.uuid4().hex[:8]}")
         migrate(empty)
-        print(f"loading {args.runs:,} runs = {args.runs * 5:,} spans over {queries.DAYS} days")  # type: ignore[attr-defined]
-        queries.load(big, args.runs, args.chunk)  # type: ignore[attr-defined]
         last = queries.START + timedelta(days=queries.DAYS - 1)  # type: ignore[attr-defined]
         first = last - timedelta(days=args.days - 1)
         period = {"from": first.date().isoformat(), "to": last.date().isoformat()}
