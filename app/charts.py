@@ -24,6 +24,8 @@ NEUTRAL = "#1565C0"
 MUTED = "#90A4AE"
 WARN = "#EF6C00"
 
+NO_WORKFLOW = "(no workflow)"
+
 
 def _layout(figure: go.Figure, height: int) -> go.Figure:
     figure.update_layout(
@@ -125,8 +127,14 @@ def savings_figure(by_day: pd.DataFrame, currency: str) -> go.Figure:
     return _layout(figure, 360)
 
 
+def _workflow_names(report: pd.DataFrame) -> pd.DataFrame:
+    # Cost attributed to no workflow has an empty name; say so instead of an empty label.
+    return report.assign(workflow=report["workflow"].replace("", NO_WORKFLOW))
+
+
 def ranking_figure(report: pd.DataFrame, currency: str) -> go.Figure:
     """Net savings per workflow, best at the top, ROI % on each bar."""
+    report = _workflow_names(report)
     frame = report.assign(net=report["net_savings"].astype(float)).sort_values("net")
     labels = [
         f"{w} v{int(v)} · ROI {'–' if r is None or r != r else f'{float(r):,.0f}%'}"
@@ -144,6 +152,7 @@ def ranking_figure(report: pd.DataFrame, currency: str) -> go.Figure:
 
 def estimated_actual_figure(report: pd.DataFrame, currency: str) -> go.Figure:
     """Savings the baselines promise vs savings measured from runs, per workflow."""
+    report = _workflow_names(report)
     figure = go.Figure()
     figure.add_bar(x=report["workflow"], y=report["estimated_savings"].astype(float),
                    name="estimated", marker_color=MUTED)  # fmt: skip
