@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Sequence
 from typing import Protocol
 
-__all__ = ["Service"]
+__all__ = ["STOP_BUDGET_SECONDS", "Service", "stop_services"]
+
+logger = logging.getLogger(__name__)
+
+STOP_BUDGET_SECONDS = 8.0
 
 
 class Service(Protocol):
@@ -17,3 +24,13 @@ class Service(Protocol):
 
     def stop(self, timeout: float) -> None:
         """Stop taking work, flush what is buffered, and return within ``timeout`` seconds."""
+
+
+def stop_services(started: Sequence[Service], budget: float = STOP_BUDGET_SECONDS) -> None:
+    """Stop services in reverse start order within one shared time budget; log, never raise."""
+    deadline = time.monotonic() + budget
+    for service in reversed(started):
+        try:
+            service.stop(max(0.5, deadline - time.monotonic()))
+        except Exception:
+            logger.exception("stopping %s failed", service.name)

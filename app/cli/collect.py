@@ -5,22 +5,19 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-import time
 from types import FrameType
 
 import click
 
 from collectors.service import build_receivers
 from models.db import Store, set_current_store
-from models.lifecycle import Service
+from models.lifecycle import Service, stop_services
 from models.migrations import migrate
 from models.settings import load_settings
 
 __all__ = ["COMMANDS"]
 
 logger = logging.getLogger(__name__)
-
-STOP_BUDGET_SECONDS = 8.0
 
 
 @click.command("collect")
@@ -53,12 +50,7 @@ def collect_command() -> None:
         stop.wait()
     finally:
         click.echo("Flowmeter collect is stopping...")
-        deadline = time.monotonic() + STOP_BUDGET_SECONDS
-        for service in reversed(started):
-            try:
-                service.stop(max(0.5, deadline - time.monotonic()))
-            except Exception:
-                logger.exception("stopping %s failed", service.name)
+        stop_services(started)
         set_current_store(None)
         store.close()
     click.echo("Flowmeter collect stopped.")

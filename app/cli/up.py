@@ -9,7 +9,6 @@ dashboard, then every service in reverse start order, flushing what it buffered.
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import click
@@ -18,15 +17,13 @@ from app.exposure import check_exposure, oidc_configured
 from app.users import load_users
 from collectors.service import build_receivers
 from models.db import Store, set_current_store
-from models.lifecycle import Service
+from models.lifecycle import Service, stop_services
 from models.migrations import migrate
 from models.settings import Settings, load_settings
 
 __all__ = ["COMMANDS", "build_services", "serve_dashboard"]
 
 logger = logging.getLogger(__name__)
-
-STOP_BUDGET_SECONDS = 8.0
 
 
 def build_services(settings: Settings, store: Store, *, demo: bool) -> list[Service]:
@@ -108,13 +105,7 @@ def up_command(demo: bool) -> None:
         serve_dashboard(settings)
     finally:
         click.echo("Flowmeter is stopping...")
-        deadline = time.monotonic() + STOP_BUDGET_SECONDS
-        for service in reversed(started):
-            remaining = max(0.5, deadline - time.monotonic())
-            try:
-                service.stop(remaining)
-            except Exception:
-                logger.exception("stopping %s failed", service.name)
+        stop_services(started)
         set_current_store(None)
         store.close()
     click.echo("Flowmeter stopped.")
