@@ -5,6 +5,10 @@
 -- 'step' for `step <step>` spans, 'other' for everything else (external calls).
 -- dependency = peer.service on external calls, step.dependency on steps.
 -- outcome = run.outcome on run spans, step.outcome on step spans, '' otherwise.
+-- Latency quantiles are quantilesBFloat16 states (ADR 0004): at 10M spans merging 30k hourly
+-- states took ~26 ms against ~103 ms for t-digest, and bfloat16 keeps 8 significant bits, so
+-- a quantile is within ~0.4% of a sample value (exact p50/p95/p99 1001.4/1180.2/1196.1 ms;
+-- bfloat16 1000/1176/1192; t-digest 1000.1/1180.0/1196.0).
 
 -- sharding_key: cityHash64(workflow, tenant)
 CREATE TABLE IF NOT EXISTS span_stats_1m (
@@ -24,7 +28,7 @@ CREATE TABLE IF NOT EXISTS span_stats_1m (
     retries SimpleAggregateFunction(sum, UInt64),
     dead_letters SimpleAggregateFunction(sum, UInt64),
     duration_ms_sum SimpleAggregateFunction(sum, Float64),
-    duration_ms_q AggregateFunction(quantilesTDigest(0.5, 0.95, 0.99), Float64)
+    duration_ms_q AggregateFunction(quantilesBFloat16(0.5, 0.95, 0.99), Float64)
 ) ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(minute)
 ORDER BY (minute, kind, workflow, tenant, service, span_name, step, dependency, product_line, outcome, mode);
@@ -48,6 +52,6 @@ AS SELECT
     toUInt64(sum(countEqual(Events.Name, 'retry'))) AS retries,
     toUInt64(sum(countEqual(Events.Name, 'dead_letter'))) AS dead_letters,
     sum(Duration / 1e6) AS duration_ms_sum,
-    quantilesTDigestState(0.5, 0.95, 0.99)(toFloat64(Duration / 1e6)) AS duration_ms_q
+    quantilesBFloat16State(0.5, 0.95, 0.99)(toFloat64(Duration / 1e6)) AS duration_ms_q
 FROM otel_traces
 GROUP BY minute, service, span_name, kind, workflow, step, dependency, tenant, product_line, outcome, mode;

@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS span_stats_1d (
     retries SimpleAggregateFunction(sum, UInt64),
     dead_letters SimpleAggregateFunction(sum, UInt64),
     duration_ms_sum SimpleAggregateFunction(sum, Float64),
-    duration_ms_q AggregateFunction(quantilesTDigest(0.5, 0.95, 0.99), Float64)
+    duration_ms_q AggregateFunction(quantilesBFloat16(0.5, 0.95, 0.99), Float64)
 ) ENGINE = AggregatingMergeTree
 PARTITION BY toYYYYMM(day)
 ORDER BY (kind, day, workflow, tenant, service, span_name, step, dependency, product_line, outcome, mode);
@@ -35,6 +35,6 @@ AS SELECT
     sum(retries) AS retries,
     sum(dead_letters) AS dead_letters,
     sum(duration_ms_sum) AS duration_ms_sum,
-    quantilesTDigestMergeState(0.5, 0.95, 0.99)(duration_ms_q) AS duration_ms_q
+    quantilesBFloat16MergeState(0.5, 0.95, 0.99)(duration_ms_q) AS duration_ms_q
 FROM span_stats_1h
 GROUP BY day, service, span_name, kind, workflow, step, dependency, tenant, product_line, outcome, mode;
