@@ -1,24 +1,22 @@
 """Correlation drill-down: everything about one correlation id, trace id or entity id.
 
 Keys resolve through ``lookup_keys`` (filled by materialized views, sql/schema/304) in one
-query that also brings the times of the key's correlation ids; trace bounds come from
-``otel_traces_trace_id_ts`` and spans are read by TraceId inside them (bloom filter + date
-partitions), so the span table is never scanned. Five small queries in three rounds: resolve;
-trace bounds with KPI events; spans with logs (each round's queries run concurrently on pooled
-clients). Dead letters and replays are the ``dlq.*`` log events; the attributed cost prices the drill-down's spans with the usage price list.
+query that also brings the times of the key's correlation ids; spans are read by TraceId
+inside the trace's bounds from ``otel_traces_trace_id_ts`` (a scalar subquery of the same
+query: date partitions, primary key, bloom filter), so the span table is never scanned. Four
+small queries in two rounds: resolve; then spans, logs and KPI events concurrently on pooled
+clients. Dead letters and replays are the ``dlq.*`` log events; the attributed cost prices the drill-down's spans with the usage price list.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Literal
+from datetime import datetime
 
 import pandas as pd
 
-from models.db import Store
+from models.db import Store, concurrently
 from models.pricing import PriceList, price_spans
 from models.tenancy import tenant_params, utc
 
@@ -29,12 +27,13 @@ __all__ = [
     "resolve",
     "search_spans",
     "trace_spans",
-    "trace_window",
 ]
 
 LOOKUP_KINDS = ("correlation", "trace", "entity")
 # Logs and KPI events can trail the last span a little (exporters batch).
-_SLACK = timedelta(minutes=5)
+_SLACK_SECONDS = 300
+# The ends of ClickHouse's DateTime range, for an empty window.
+_NEVER_BEFORE, _NEVER_AFTER = datetime(1970, 1, 2), datetime(2106, 1, 1)
 
 
 @dataclass
@@ -72,32 +71,10 @@ def resolve(
     )
 
 
-def trace_window(store: Store, trace_ids: Sequence[str]) -> tuple[datetime, datetime] | None:
-    """First and last span start of the given traces, from ``otel_traces_trace_id_ts`` (None if unknown)."""
-    ids = sorted({t for t in trace_ids if t})
-    bounds = store.query_df("correlation/trace_bounds", trace_ids=ids) if ids else None
-    if bounds is None or bounds.empty:
-        return None
-    start = pd.Timestamp(bounds["start"].min()).to_pydatetime()
-    end = pd.Timestamp(bounds["end"].max()).to_pydatetime()
-    return start, end
-
-
-def trace_spans(
-    store: Store,
-    trace_ids: Sequence[str],
-    window: tuple[datetime, datetime] | Literal["lookup"] | None = "lookup",
-) -> pd.DataFrame:
+def trace_spans(store: Store, trace_ids: Sequence[str]) -> pd.DataFrame:
     """Columns timestamp, trace_id, span_id, parent_span_id, span_name, span_kind, service, duration_ms, status_code, status_message, attributes, resource_attributes, event_times, event_names, event_attributes."""
     ids = sorted({t for t in trace_ids if t})
-    if window == "lookup":
-        window = trace_window(store, ids)
-    if window is None:
-        # Constant bounds (not a subquery) so ClickHouse prunes date partitions up front.
-        start = end = datetime(1970, 1, 2)
-    else:
-        start, end = window[0] - timedelta(seconds=1), window[1] + timedelta(seconds=1)
-    return store.query_df("correlation/trace_spans", trace_ids=ids, start=utc(start), end=utc(end))
+    return store.query_df("correlation/trace_spans", trace_ids=ids)
 
 
 def drilldown(
@@ -115,33 +92,28 @@ def drilldown(
     correlation_ids = sorted(set(keys["correlation_id"]) - {""})
     if kind == "trace" and keys.empty and tenants is None:
         trace_ids = [key.strip()]  # a trace without correlation ids (any OTel SDK)
-    # Two rounds of independent queries on pooled clients: (trace bounds, KPI events), then
-    # (spans, logs) - the logs window needs the trace bounds, not the spans themselves.
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="drilldown") as pool:
-        kpi_future = pool.submit(
-            store.query_df,
+    times = [pd.Timestamp(t).to_pydatetime() for t in (*keys["first_seen"], *keys["last_seen"])]
+    # No keys: an empty window (start after end) that the traces' own bounds widen in SQL.
+    start, end = (min(times), max(times)) if times else (_NEVER_AFTER, _NEVER_BEFORE)
+    # One round after resolve: spans, KPI events and logs at once on pooled clients (the span
+    # and log queries each read the traces' bounds themselves).
+    spans, kpi_events, logs = concurrently(
+        lambda: trace_spans(store, trace_ids),
+        lambda: store.query_df(
             "correlation/kpi_events",
             trace_ids=trace_ids,
             correlation_ids=correlation_ids,
             **tenant_params(tenants),
-        )
-        window = trace_window(store, trace_ids)
-        spans_future = pool.submit(trace_spans, store, trace_ids, window)
-        times = [pd.Timestamp(t).to_pydatetime() for t in (*keys["first_seen"], *keys["last_seen"])]
-        times += list(window) if window is not None else []
-        if times:
-            start, end = min(times) - _SLACK, max(times) + _SLACK
-        else:
-            start = end = datetime(1970, 1, 2)
-        logs = store.query_df(
+        ),
+        lambda: store.query_df(
             "correlation/logs",
             trace_ids=trace_ids,
             correlation_ids=correlation_ids,
             start=utc(start),
             end=utc(end),
-        )
-        spans = spans_future.result()
-        kpi_events = kpi_future.result()
+            slack_seconds=_SLACK_SECONDS,
+        ),
+    )
     if keys.empty and spans.empty:
         notes.append(f"no {kind} id {key!r} is known" + (" for your tenants" if tenants else ""))
     cost = price_spans(spans, prices) if prices is not None else _no_cost()

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from models.allocation import CostLine, allocate
-from models.db import Store
+from models.db import Store, concurrently
 from models.focus import CostRows, read_focus_file, validate_focus
 from models.tenancy import tenant_params
 
@@ -133,8 +133,10 @@ def attributed_costs(
     """Columns period_start, period_end, <by>, allocation_method, currency, billed_cost, effective_cost (Decimal); rows sum to the stored total."""
     _check_group(by)
     params: dict[str, Any] = {"by": by, "daily": int(daily), "start": start, "end": end}
-    lines = store.query("costs/lines", **params, **tenant_params(tenants))
-    usage_rows = store.query("costs/usage_weights", **params, **tenant_params(None))
+    lines, usage_rows = concurrently(
+        lambda: store.query("costs/lines", **params, **tenant_params(tenants)),
+        lambda: store.query("costs/usage_weights", **params, **tenant_params(None)),
+    )
     weight_map = {k: Decimal(v) for k, v in (weights or {}).items()}
     periods: dict[date, list[CostLine]] = {}
     for row in lines:

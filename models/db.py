@@ -13,7 +13,8 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,7 +28,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from models.errors import QueryError, ReadOnlyError, StoreError, StoreLockedError
 from models.queries import get_query
 
-__all__ = ["Store", "current_store", "set_current_store"]
+__all__ = ["Store", "concurrently", "current_store", "set_current_store"]
 
 logger = logging.getLogger(__name__)
 
@@ -307,3 +308,18 @@ def current_store() -> Store:
             migrate(store)
             _current = store
         return _current
+
+
+def concurrently(*calls: Callable[[], Any]) -> list[Any]:
+    """Run independent store calls at once (each borrows its own pooled client); results in order.
+
+    A dashboard figure often needs several small queries; run one after another their fixed
+    costs add up, run together they overlap. The first call runs on the caller's thread; the
+    first call's exception (else the first other one's) is raised once every call has finished.
+    """
+    if len(calls) <= 1:
+        return [call() for call in calls]
+    with ThreadPoolExecutor(max_workers=len(calls) - 1, thread_name_prefix="store") as pool:
+        futures = [pool.submit(call) for call in calls[1:]]
+        first = calls[0]()  # raising here still waits for the others (the pool's exit)
+        return [first, *(future.result() for future in futures)]

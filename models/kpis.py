@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pandas as pd
 
-from models.db import Store
+from models.db import Store, concurrently
 from models.tenancy import tenant_params, utc
 
 __all__ = ["kpi_series", "kpi_summary", "sla_met_percent"]
@@ -53,8 +53,10 @@ def kpi_summary(
 ) -> pd.DataFrame:
     """Columns kpi, currency, events, amount_sum, previous_events, previous_amount_sum, events_change_pct (NaN when the previous period had none)."""
     previous_start = start - (end - start)
-    current = _totals(store, start, end, workflow, tenants)
-    previous = _totals(store, previous_start, start, workflow, tenants)
+    current, previous = concurrently(
+        lambda: _totals(store, start, end, workflow, tenants),
+        lambda: _totals(store, previous_start, start, workflow, tenants),
+    )
     merged = current.merge(
         previous[["kpi", "currency", "events", "amount_sum"]],
         on=["kpi", "currency"],

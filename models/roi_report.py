@@ -12,7 +12,7 @@ import pandas as pd
 from models.baselines import load_baselines
 from models.before_after import Comparison, compare_before_after
 from models.costs import attributed_costs
-from models.db import Store
+from models.db import Store, concurrently
 from models.roi import VolumeBucket, payback_days, roi_figures
 from models.tenancy import tenant_params, utc
 
@@ -65,13 +65,15 @@ def roi_report(
 ) -> pd.DataFrame:
     """One row per (workflow, baseline_version): volume, excluded_runs, hours_saved, manual_cost_avoided, platform_cost, net_savings, roi_percent, estimated_savings, actual_savings, currency, period_start, period_end."""
     start, end = utc(start), utc(end)
+    volumes, baselines, costs = concurrently(
+        lambda: _volumes(store, start, end, "hour", workflow, tenants),
+        lambda: load_baselines(store, workflow),
+        lambda: _daily_costs(store, start, end, policy, weights, tenants),
+    )
     figures = roi_figures(
-        _volumes(store, start, end, "hour", workflow, tenants),
-        load_baselines(store, workflow),
-        {k: v for k, v in _daily_costs(store, start, end, policy, weights, tenants).items()
-         if not workflow or k[0] == workflow},
-        start,
-        end,
+        volumes, baselines,
+        {k: v for k, v in costs.items() if not workflow or k[0] == workflow},
+        start, end,
     )  # fmt: skip
     columns = list(RoiColumns)
     return pd.DataFrame([asdict(f) for f in figures], columns=columns)
@@ -97,9 +99,11 @@ def roi_daily(
 ) -> tuple[pd.DataFrame, int | None]:
     """(frame of day, workflow, baseline_version, manual_cost_avoided, platform_cost, net_savings, cumulative_net; payback days over all workflows shown)."""
     start, end = utc(start), utc(end)
-    baselines = load_baselines(store, workflow)
-    volumes = _volumes(store, start, end, "day", workflow, tenants)
-    costs = _daily_costs(store, start, end, policy, weights, tenants)
+    volumes, baselines, costs = concurrently(
+        lambda: _volumes(store, start, end, "day", workflow, tenants),
+        lambda: load_baselines(store, workflow),
+        lambda: _daily_costs(store, start, end, policy, weights, tenants),
+    )
     days = sorted({v.start for v in volumes} | {m for (_, m) in costs if start <= m < end})
     rows = []
     for day in days:

@@ -2,6 +2,8 @@
 -- materialized views so drill-down never scans otel_traces. Spans contribute only run and
 -- root spans (every span of a run carries the same ids), logs their correlation id
 -- (KPI and dlq.* events), KPI events their entity and correlation ids.
+-- Only point lookups read it, so granules are 1024 rows, not 8192: a lookup decompresses one
+-- granule per part (bench, 7M keys: entity resolve 21-23 -> 13 ms median).
 
 -- sharding_key: cityHash64(key)
 CREATE TABLE IF NOT EXISTS lookup_keys (
@@ -13,7 +15,8 @@ CREATE TABLE IF NOT EXISTS lookup_keys (
     first_seen DateTime('UTC'),
     last_seen DateTime('UTC')
 ) ENGINE = ReplacingMergeTree
-ORDER BY (kind, key, correlation_id, trace_id, tenant);
+ORDER BY (kind, key, correlation_id, trace_id, tenant)
+SETTINGS index_granularity = 1024;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS lookup_keys_spans_mv
 TO lookup_keys

@@ -8,7 +8,7 @@ import pytest
 from models.correlation import drilldown, resolve, search_spans
 from models.db import Store
 from models.pricing import parse_price_list
-from tests.builders import kpi_event, log_event, module_store, run
+from tests.builders import Span, insert_spans, kpi_event, log_event, module_store, run
 
 T0 = datetime(2026, 3, 2, 10, 0)
 PRICES = parse_price_list(
@@ -70,3 +70,28 @@ def test_search_spans_by_attribute(seeded: tuple[Store, str]) -> None:
     assert len(found) == 1 and found.iloc[0]["trace_id"] == trace
     assert search_spans(store, "entity.id", "order-43", T0, T0 + timedelta(hours=1),
                         tenants=["acme"]).empty  # fmt: skip
+
+
+def test_drilldown_reads_logs_to_the_end_of_a_long_trace(store: Store) -> None:
+    """The lookup keys only know the run span's start; the trace bounds widen the log window."""
+    trace = run(store, T0, "refund", correlation="corr-long", duration_ms=45 * 60_000.0)
+    insert_spans(store, [Span(T0 + timedelta(minutes=40), "step approve", trace)])
+    log_event(store, T0 + timedelta(minutes=41), "approval.done", {}, trace_id=trace)
+    log_event(store, T0 + timedelta(minutes=50), "unrelated", {}, trace_id=trace)
+    found = drilldown(store, "correlation", "corr-long")
+    assert len(found.spans) == 2
+    # 41 min is inside the trace (last span 40 min) + 5 min slack; 50 min is not.
+    assert list(found.logs["event_name"]) == ["approval.done"]
+
+
+def test_drilldown_of_a_plain_otel_trace(store: Store) -> None:
+    """A trace without correlation or entity ids (any OTel SDK) is found by its trace id."""
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    insert_spans(store, [Span(T0, "GET /health", trace), Span(T0, "SELECT", trace)])
+    log_event(store, T0 + timedelta(seconds=1), "health.ok", {}, trace_id=trace)
+    found = drilldown(store, "trace", trace)
+    assert found.found and found.keys.empty
+    assert set(found.spans["span_name"]) == {"GET /health", "SELECT"}
+    assert list(found.logs["event_name"]) == ["health.ok"]
+    unknown = drilldown(store, "trace", "0" * 32)
+    assert not unknown.found and unknown.spans.empty and unknown.logs.empty

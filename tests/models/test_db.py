@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from models.db import Store
+from models.db import Store, concurrently
 from models.errors import QueryError, ReadOnlyError, StoreError
 
 
@@ -56,3 +56,21 @@ def test_read_only_leaves_no_client_read_only(store: Store) -> None:
         store.read_only("INSERT INTO business_events (event_id) VALUES ('x')")
     store.insert("business_events", [["e2", 1]], ["event_id", "schema_version"])
     assert store.read_only("SELECT event_id FROM business_events")[1] == [("e2",)]
+
+
+def test_concurrently_returns_results_in_call_order(store: Store) -> None:
+    first, second = concurrently(
+        lambda: store.read_only("SELECT 1")[1], lambda: store.read_only("SELECT 2")[1]
+    )
+    assert (first, second) == ([(1,)], [(2,)])
+
+
+def test_concurrently_raises_after_every_call_finished() -> None:
+    finished: list[str] = []
+
+    def failing() -> None:
+        raise StoreError("boom")
+
+    with pytest.raises(StoreError, match="boom"):
+        concurrently(lambda: finished.append("first"), failing, lambda: finished.append("third"))
+    assert sorted(finished) == ["first", "third"]

@@ -1,6 +1,15 @@
--- Log records (incl. kpi.* and dlq.* events) of the given traces or correlation ids in a window.
+-- Log records (incl. kpi.* and dlq.* events) of the given traces or correlation ids, inside
+-- the keys' window [start, end] (from resolve) widened to the traces' bounds
+-- (otel_traces_trace_id_ts, see trace_spans) and by slack_seconds either side: logs can trail
+-- the last span a little. No keys and no known trace: pass start > end, nothing is read.
 -- returns: timestamp DateTime64(9), trace_id String, span_id String, severity String, service String, event_name String, body String, attributes Map(String, String)
--- params: trace_ids Array(String), correlation_ids Array(String), start DateTime, end DateTime
+-- params: trace_ids Array(String), correlation_ids Array(String), start DateTime, end DateTime, slack_seconds UInt32
+WITH (
+    SELECT (minOrNull(Start), maxOrNull(End))
+    FROM otel_traces_trace_id_ts
+    WHERE TraceId IN {trace_ids:Array(String)}
+    SETTINGS use_skip_indexes = 0
+) AS bounds
 SELECT
     Timestamp AS timestamp,
     TraceId AS trace_id,
@@ -11,7 +20,8 @@ SELECT
     Body AS body,
     LogAttributes AS attributes
 FROM otel_logs
-WHERE Timestamp >= {start:DateTime} AND Timestamp <= {end:DateTime}
+WHERE Timestamp >= least({start:DateTime}, ifNull(bounds.1, {start:DateTime})) - {slack_seconds:UInt32}
+  AND Timestamp <= greatest({end:DateTime}, ifNull(bounds.2, {end:DateTime})) + {slack_seconds:UInt32}
   AND (TraceId IN {trace_ids:Array(String)}
        OR LogAttributes['correlation.id'] IN {correlation_ids:Array(String)})
 ORDER BY timestamp

@@ -1,6 +1,17 @@
--- Every span of the given traces inside their bounds (from trace_bounds), bloom-filtered on TraceId.
+-- Every span of the given traces, read inside their bounds from otel_traces_trace_id_ts (one
+-- round trip: the scalar subquery is folded to constants before ClickHouse prunes partitions
+-- and granules, so only the traces' day and seconds are read; the bloom filter then picks
+-- the granules). The bounds lookup skips the bloom filter of otel_traces_trace_id_ts: its
+-- primary key (TraceId, Start) already narrows every part to one granule, and reading the
+-- filter of every daily part cost more than it saved (bench: 11.5 -> 5.1 ms at 2M traces).
 -- returns: timestamp DateTime64(9), trace_id String, span_id String, parent_span_id String, span_name String, span_kind String, service String, duration_ms Float64, status_code String, status_message String, attributes Map(String, String), resource_attributes Map(String, String), event_times Array(DateTime64(9)), event_names Array(String), event_attributes Array(Map(String, String))
--- params: trace_ids Array(String), start DateTime, end DateTime
+-- params: trace_ids Array(String)
+WITH (
+    SELECT (minOrNull(Start) - 1, maxOrNull(End) + 1)
+    FROM otel_traces_trace_id_ts
+    WHERE TraceId IN {trace_ids:Array(String)}
+    SETTINGS use_skip_indexes = 0
+) AS bounds
 SELECT
     Timestamp AS timestamp,
     TraceId AS trace_id,
@@ -19,5 +30,5 @@ SELECT
     Events.Attributes AS event_attributes
 FROM otel_traces
 WHERE TraceId IN {trace_ids:Array(String)}
-  AND Timestamp >= {start:DateTime} AND Timestamp <= {end:DateTime}
+  AND Timestamp >= bounds.1 AND Timestamp <= bounds.2
 ORDER BY timestamp
