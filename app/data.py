@@ -160,8 +160,12 @@ def health_totals(summary: pd.DataFrame, start: datetime, end: datetime) -> tota
 # --- orchestrator state (not cached: an operator must see a replay take effect at once) -
 @st.cache_resource(show_spinner=False)
 def engine_api() -> OrchestratorAPI:
-    """The orchestrator API on the configured state database (one per process)."""
-    return OrchestratorAPI.from_settings(load_settings())
+    """The orchestrator API on the configured state database (one per process); replays
+    send their ``dlq.replayed`` event to the receiver (see audit_telemetry)."""
+    from app.cli.orchestrator import audit_telemetry
+
+    settings = load_settings()
+    return OrchestratorAPI.from_settings(settings, telemetry=audit_telemetry(settings))
 
 
 def dead_letters(

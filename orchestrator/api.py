@@ -61,9 +61,12 @@ class OrchestratorAPI:
         self.clock = clock or SystemClock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> OrchestratorAPI:
-        """An API on the configured state database (SQLite file by default)."""
-        return cls(OrchestratorStore.from_settings(settings))
+    def from_settings(
+        cls, settings: Settings, *, telemetry: Telemetry | None = None
+    ) -> OrchestratorAPI:
+        """An API on the configured state database (SQLite file by default); with
+        ``telemetry``, replays emit their ``dlq.replayed`` event."""
+        return cls(OrchestratorStore.from_settings(settings), telemetry=telemetry)
 
     def close(self) -> None:
         """Release the database connections."""

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.sdk._logs import LoggerProvider
+from opentelemetry.sdk._logs import LoggerProvider, ReadableLogRecord
 from opentelemetry.sdk._logs.export import (
     BatchLogRecordProcessor,
     LogRecordExporter,
+    LogRecordExportResult,
     SimpleLogRecordProcessor,
 )
 from opentelemetry.sdk.metrics import MeterProvider
@@ -102,6 +103,7 @@ class Telemetry:
             from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 
             log_exporter = OTLPLogExporter()
+        self._log_exporter = _CountedLogExporter(log_exporter)
         if metric_reader is None:
             if metric_exporter is None:
                 from opentelemetry.exporter.otlp.proto.http.metric_exporter import (
@@ -130,9 +132,9 @@ class Telemetry:
         self.tracer = self.tracer_for(ENGINE_SERVICE)
         self.log_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
         self.log_provider.add_log_record_processor(
-            SimpleLogRecordProcessor(log_exporter)
+            SimpleLogRecordProcessor(self._log_exporter)
             if synchronous
-            else BatchLogRecordProcessor(log_exporter, max_queue_size=65536)
+            else BatchLogRecordProcessor(self._log_exporter, max_queue_size=65536)
         )
         self.events = self.log_provider.get_logger("flowmeter.orchestrator")
         self.meter_provider = MeterProvider(
@@ -234,6 +236,11 @@ class Telemetry:
         )  # fmt: skip
 
     @property
+    def log_export_failures(self) -> int:
+        """How many batches of log events the exporter refused (e.g. no receiver listening)."""
+        return self._log_exporter.failures
+
+    @property
     def exports_virtual_metrics(self) -> bool:
         """Whether ``export_metrics_at`` sends anything (built with a metric exporter)."""
         return self._virtual_reader is not None
@@ -260,6 +267,25 @@ class Telemetry:
         self._span_processor.shutdown()
         self.log_provider.shutdown()
         self.meter_provider.shutdown()
+
+
+class _CountedLogExporter(LogRecordExporter):
+    """Passes batches on to ``inner`` and counts the ones it refused."""
+
+    def __init__(self, inner: LogRecordExporter) -> None:
+        self.inner, self.failures = inner, 0
+
+    def export(self, batch: Sequence[ReadableLogRecord]) -> LogRecordExportResult:
+        result = self.inner.export(batch)
+        if result != LogRecordExportResult.SUCCESS:
+            self.failures += 1
+        return result
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
 
 
 def _parent_context(traceparent: str) -> otel_context.Context:

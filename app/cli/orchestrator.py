@@ -14,12 +14,19 @@ from models.settings import Settings, load_settings
 from orchestrator.api import OrchestratorAPI
 from orchestrator.telemetry import Telemetry
 
-__all__ = ["COMMANDS", "telemetry_for"]
+__all__ = ["COMMANDS", "audit_telemetry", "telemetry_for"]
 
 
-def telemetry_for(settings: Settings, pipeline: Any | None = None) -> Telemetry:
+def telemetry_for(
+    settings: Settings,
+    pipeline: Any | None = None,
+    *,
+    synchronous: bool = False,
+    timeout: float | None = None,
+) -> Telemetry:
     """Telemetry into ``pipeline`` through the collectors' in-process exporters (the same
-    ingest path as OTLP), or else over OTLP/HTTP to this Flowmeter's own receiver."""
+    ingest path as OTLP), or else over OTLP/HTTP to this Flowmeter's own receiver (within
+    ``timeout`` seconds per export; ``synchronous`` exports each event as it is emitted)."""
     if pipeline is not None:
         from collectors.inprocess import (
             InProcessLogExporter,
@@ -41,10 +48,18 @@ def telemetry_for(settings: Settings, pipeline: Any | None = None) -> Telemetry:
     scheme = "https" if settings.tls_cert else "http"
     base = f"{scheme}://{host}:{settings.otlp_http_port}"
     return Telemetry(
-        span_exporter=OTLPSpanExporter(endpoint=f"{base}/v1/traces"),
-        log_exporter=OTLPLogExporter(endpoint=f"{base}/v1/logs"),
-        metric_exporter=OTLPMetricExporter(endpoint=f"{base}/v1/metrics"),
+        span_exporter=OTLPSpanExporter(endpoint=f"{base}/v1/traces", timeout=timeout),
+        log_exporter=OTLPLogExporter(endpoint=f"{base}/v1/logs", timeout=timeout),
+        metric_exporter=OTLPMetricExporter(endpoint=f"{base}/v1/metrics", timeout=timeout),
+        synchronous=synchronous,
     )
+
+
+def audit_telemetry(settings: Settings) -> Telemetry:
+    """Telemetry for operator actions outside the engine (replays from the CLI or the
+    dashboard): each ``dlq.replayed`` event goes to the receiver at once, within 5 s, so
+    drill-downs show who replayed what; ``log_export_failures`` tells when it did not."""
+    return telemetry_for(settings, synchronous=True, timeout=5.0)
 
 
 def _pipeline(settings: Settings, store: Store) -> Any | None:
@@ -136,13 +151,20 @@ def dlq_show(dead_letter_id: int) -> None:
 @click.option("--actor", default=None, help="Who (default: the current user).")
 def dlq_replay(dead_letter_id: int, reason: str, actor: str | None) -> None:
     """Re-enter the run at its failed step; refused if this entry was replayed before."""
-    api = _api()
+    settings = load_settings()
+    telemetry = audit_telemetry(settings)
+    api = OrchestratorAPI.from_settings(settings, telemetry=telemetry)
     try:
         letter = api.replay(dead_letter_id, actor or _default_actor(), reason)
     finally:
         api.close()
+        telemetry.shutdown()
     click.echo(f"dead letter {dead_letter_id} replayed: run {letter['run_id']} is queued "
                f"again from step {letter['step'] or '(start)'}")  # fmt: skip
+    if telemetry.log_export_failures:
+        click.echo(f"warning: the dlq.replayed event did not reach the receiver on port "
+                   f"{settings.otlp_http_port}: the audit log has the replay, drill-downs "
+                   f"will not show it", err=True)  # fmt: skip
 
 
 @click.command("approve")

@@ -56,13 +56,18 @@ with dead:
             if not can_replay:
                 st.caption(f"Your role ({ctx.user.role}) may not replay.")
             if go:
+                api = data.engine_api()
+                refused = api.telemetry.log_export_failures if api.telemetry else 0
                 try:
-                    actions.replay_dead_letter(data.engine_api(), ctx.user, int(letter["id"]),
-                                               why, confirmed=sure)  # fmt: skip
+                    actions.replay_dead_letter(api, ctx.user, int(letter["id"]), why,
+                                               confirmed=sure)  # fmt: skip
                 except (FlowmeterError, ValueError) as exc:
                     st.error(str(exc))
                 else:
                     st.success(f"Dead letter #{letter['id']} replayed; the audit log has it.")
+                    if api.telemetry and api.telemetry.log_export_failures > refused:
+                        st.warning("The replay event did not reach the receiver: the "
+                                   "Trace Explorer will not list this replay.")  # fmt: skip
 
 with approvals_tab:
     waiting = data.pending_approvals(ctx.tenants)

@@ -9,9 +9,15 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import cli
+from collectors.http_receiver import HttpReceiver
+from collectors.pipeline import Pipeline
+from models.correlation import drilldown
+from models.db import Store
+from models.settings import load_settings
 from orchestrator.clock import VirtualClock
 from orchestrator.engine import Engine
 from orchestrator.store import OrchestratorStore
+from tests.conftest import free_port
 from tests.orchestrator import sample_flows
 
 
@@ -29,13 +35,54 @@ def _engine(data_dir: Path) -> tuple[Engine, VirtualClock]:
     return Engine(store, clock=clock, seed=3), clock
 
 
-def test_dlq_list_show_replay_and_refused_second_replay(data_dir: Path) -> None:
-    engine, clock = _engine(data_dir)
+def _dead_letter(engine: Engine, clock: VirtualClock, correlation: str = "") -> tuple[str, str]:
+    """A refund run whose payment step exhausts its retries: (run id, dead letter id)."""
     sample_flows.failures["pay_refund"] = 2
-    run_id = engine.submit("refund_flow", {"id": "r9", "amount": 7}, tenant_id="acme")
+    run_id = engine.submit("refund_flow", {"id": "r9", "amount": 7}, tenant_id="acme",
+                           correlation_id=correlation or None)  # fmt: skip
     engine.run_once("w")
     clock.advance(10)
     engine.run_once("w")
+    letters = engine.store.rows("fm_dead_letters", equals={"run_id": run_id})
+    return str(run_id), str(letters[0]["id"])
+
+
+def test_a_replay_from_the_command_line_reaches_the_drilldown(
+    data_dir: Path, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CLI sends dlq.replayed to the receiver, so the correlation drill-down lists it."""
+    settings = load_settings(env={}, data_dir=data_dir / "collector", batch_seconds=0.2,
+                             redact_secret="k")  # fmt: skip
+    pipeline = Pipeline(settings, store)
+    pipeline.start()
+    receiver = HttpReceiver(settings, pipeline, port=0)
+    receiver.start()
+    try:
+        monkeypatch.setenv("FLOWMETER_OTLP_HTTP_PORT", str(receiver.port))
+        engine, clock = _engine(data_dir)
+        _, letter_id = _dead_letter(engine, clock, correlation="refund-77")
+        result = CliRunner().invoke(
+            cli, ["dlq", "replay", letter_id, "--reason", "bank is back", "--actor", "ana"]
+        )
+        assert result.exit_code == 0, result.output
+        assert "warning" not in result.output
+        assert pipeline.flush(30.0)
+        engine.store.close()
+    finally:
+        receiver.stop(5.0)
+        pipeline.stop(10.0)
+    replays = drilldown(store, "correlation", "refund-77").dead_letters
+    assert list(replays["event_name"]) == ["dlq.replayed"]
+    assert (replays.iloc[0]["dlq_id"], replays.iloc[0]["actor"]) == (letter_id, "ana")
+    assert replays.iloc[0]["audit_reason"] == "bank is back"
+
+
+def test_dlq_list_show_replay_and_refused_second_replay(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLOWMETER_OTLP_HTTP_PORT", str(free_port()))  # no receiver listening
+    engine, clock = _engine(data_dir)
+    run_id, _ = _dead_letter(engine, clock)
     runner = CliRunner()
 
     listed = runner.invoke(cli, ["dlq", "list", "--json"])
@@ -56,6 +103,7 @@ def test_dlq_list_show_replay_and_refused_second_replay(data_dir: Path) -> None:
     )
     assert first.exit_code == 0, first.output
     assert f"run {run_id} is queued again from step pay_refund" in first.output
+    assert "the dlq.replayed event did not reach the receiver" in first.output
     second = runner.invoke(cli, ["dlq", "replay", letter_id, "--reason", "again"])
     assert second.exit_code == 1
     assert "already replayed by ana" in second.output and "Traceback" not in second.output

@@ -13,6 +13,7 @@ from models.db import Store
 from models.migrations import migrate
 from tests.app.conftest import use_store
 from tests.app.seed import EngineWorld, World, seed, seed_engine
+from tests.conftest import free_port
 
 
 @pytest.fixture(scope="session")
@@ -29,8 +30,10 @@ def seeded(engine_dsn: str) -> Iterator[tuple[Store, World]]:
 def shared(
     seeded: tuple[Store, World], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Store]:
-    """The shared seeded store as the app's store; orchestrator state in tmp_path."""
+    """The shared seeded store as the app's store; orchestrator state in tmp_path; no
+    receiver on the OTLP port (a replay's event is refused, never sent elsewhere)."""
     monkeypatch.setenv("FLOWMETER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FLOWMETER_OTLP_HTTP_PORT", str(free_port()))
     yield from use_store(seeded[0], monkeypatch)
 
 

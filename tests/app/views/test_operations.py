@@ -49,6 +49,7 @@ def test_replay_needs_a_reason_and_a_confirmation_then_is_audited(
     next(b for b in app.button if b.label == "Replay").click().run()
     assert not app.exception
     assert f"Dead letter #{engine_world.dead_letter_a} replayed" in texts(app)
+    assert "did not reach the receiver" in app.warning[0].value  # nothing listens in tests
     audit = _api(tmp_path).audit_log()
     assert [(a["actor"], a["action"], a["reason"]) for a in audit] == [
         ("local", "dlq.replay", "payments API is back")
