@@ -10,11 +10,18 @@ deletes a segment only after its insert succeeded. When the store fails the writ
 with exponential backoff while acknowledged rows wait on disk; when more than
 ``FLOWMETER_BUFFER_MAX_ROWS`` rows wait, ``submit`` raises ``BackpressureError`` (429 /
 RESOURCE_EXHAUSTED). Memory holds counters only: waiting rows live in the WAL files.
+
+A segment the store refuses for what it holds (a ClickHouse error that is not about
+resources or the connection, ``FLOWMETER_INGEST_MAX_ATTEMPTS`` times in a row, while a later
+segment of the same signal goes in) or that this code cannot turn into an INSERT is moved to
+``<wal>/quarantine/<signal>/`` with the reason, so one bad segment never blocks the data
+behind it; nothing in it is lost, and moving it back re-queues it at the next start.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections import deque
@@ -48,6 +55,23 @@ logger = logging.getLogger(__name__)
 TRACES_STAGING = "otel_traces_ingest"
 INSERT_PARTS = 2  # concurrent inserts for one big trace segment
 MIN_PART_ROWS = 5000  # ... each of at least this many spans
+
+
+# ClickHouse error codes about resources, limits or the connection, not the data: an insert
+# refused with one of these is retried for as long as it takes, never quarantined.
+TRANSIENT_CODES = frozenset({
+    3, 159, 160, 164, 202, 209, 210, 241, 242, 243, 252, 319, 394, 425, 999,
+})  # fmt: skip
+_CODE = re.compile(r"Code: (\d+)")
+
+
+def refused_for_content(exc: Exception) -> bool:
+    """Whether a failed insert names a ClickHouse error about what was inserted (not the
+    connection, a limit or a resource): retrying the same segment cannot succeed."""
+    if not isinstance(exc, StoreError):
+        return False
+    match = _CODE.search(str(exc))
+    return match is not None and int(match.group(1)) not in TRANSIENT_CODES
 
 
 def _proto_schema() -> str:
@@ -90,8 +114,10 @@ class Pipeline:
             max_workers=INSERT_PARTS, thread_name_prefix="ingest-insert"
         )
         self._failures = 0
+        self._later_went_in = False  # a later segment went in while the head kept failing
         self.failed_inserts = 0  # total failed insert attempts (a health figure)
         self.inserted_rows = 0
+        self.quarantined_rows = 0  # rows of segments moved to wal/quarantine/
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -362,19 +388,68 @@ class Pipeline:
                 with self._cond:
                     self.failed_inserts += 1
                     self._cond.notify_all()
+                if refused_for_content(exc):
+                    if self._later_went_in:  # ... and this one, tried again, still fails
+                        self._set_aside(signal, segment, f"{self._failures} attempts: {exc}")
+                        continue
+                    if self._failures >= self.settings.ingest_max_attempts:
+                        self._later_went_in = self._later_segment_goes_in(signal)
+                        if self._later_went_in:
+                            continue  # the store took data just now: try this one once more
+                self._later_went_in = False
                 logger.warning(
                     "insert of %s (%d %s rows) failed (attempt %d), will retry: %s",
                     segment.path.name, segment.rows, signal, self._failures, exc,
                 )  # fmt: skip
                 return True
-            self._wal[signal].remove(segment.path)
-            self._sealed.popleft()
+            except Exception as exc:
+                if self._stopping:  # e.g. the insert pool shut down under us: the WAL keeps it
+                    return True
+                # The segment cannot become an INSERT (a decoding bug): retrying cannot help.
+                logger.exception("segment %s cannot be inserted", segment.path.name)
+                self._set_aside(signal, segment, f"{type(exc).__name__}: {exc}")
+                continue
+            self._inserted(0)
             self._failures = 0
-            with self._cond:
-                self._pending -= segment.rows
-                self.inserted_rows += segment.rows
-                self._cond.notify_all()
+            self._later_went_in = False
         return False
+
+    def _inserted(self, index: int) -> None:
+        signal, segment = self._sealed[index]
+        self._wal[signal].remove(segment.path)
+        del self._sealed[index]
+        with self._cond:
+            self._pending -= segment.rows
+            self.inserted_rows += segment.rows
+            self._cond.notify_all()
+
+    def _later_segment_goes_in(self, signal: str) -> bool:
+        """Insert the next sealed segment of ``signal`` out of turn: if the store takes it, the
+        head segment is refused for what it holds; if not (a missing table, a bad schema), the
+        fault is the store's and both wait. No later segment yet: the head waits."""
+        later = next((i for i, (s, _) in enumerate(self._sealed) if i and s == signal), None)
+        if later is None:
+            return False
+        try:
+            self._insert(signal, self._sealed[later][1])
+        except Exception:  # any failure: nothing proven, keep retrying
+            return False
+        self._inserted(later)
+        return True
+
+    def _set_aside(self, signal: str, segment: Segment, reason: str) -> None:
+        target = self._wal[signal].quarantine(segment.path, reason)
+        self._sealed.popleft()
+        self._failures = 0
+        self._later_went_in = False
+        with self._cond:
+            self._pending -= segment.rows
+            self.quarantined_rows += segment.rows
+            self._cond.notify_all()
+        logger.error(
+            "quarantined %s (%d %s rows) at %s: %s", segment.path.name, segment.rows, signal,
+            target, reason,
+        )  # fmt: skip
 
     def _insert(self, signal: str, segment: Segment) -> None:
         """One segment into the store; replaying it after a crash inserts nothing twice.

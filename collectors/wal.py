@@ -137,6 +137,23 @@ class WriteAheadLog:
         path.unlink(missing_ok=True)
         self._fsync_dir()
 
+    def quarantine(self, path: Path, reason: str) -> Path:
+        """Move a segment the store keeps refusing to ``<wal>/quarantine/<signal>/`` with a
+        ``.reason`` file beside it; moving it back into ``<wal>/<signal>/`` re-queues it at
+        the next start."""
+        target_dir = self.directory.parent / "quarantine" / self.directory.name
+        target_dir.mkdir(parents=True, exist_ok=True)
+        target = target_dir / path.name
+        (target_dir / f"{path.stem}.reason").write_text(reason + "\n", encoding="utf-8")
+        os.replace(path, target)
+        fd = os.open(target_dir, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._fsync_dir()
+        return target
+
     def close(self) -> None:
         """Close the active segment; an empty one is deleted."""
         with self._sync_lock, self._lock:

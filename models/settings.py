@@ -231,6 +231,14 @@ class Settings:
         _positive_int,
         "Most KPI events in one `POST /v1/kpi` request; a bigger batch is refused whole.",
     )
+    ingest_max_attempts: int = _setting(
+        "FLOWMETER_INGEST_MAX_ATTEMPTS",
+        8,
+        _positive_int,
+        "Failed inserts of one WAL segment that ClickHouse refuses for its content before the "
+        "segment moves to `wal/quarantine/<signal>/` (only once a later segment went in: an "
+        "outage quarantines nothing).",
+    )
     ingest_retry_max_seconds: float = _setting(
         "FLOWMETER_INGEST_RETRY_MAX_SECONDS",
         30.0,

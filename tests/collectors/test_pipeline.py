@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -200,18 +201,55 @@ def test_attribute_cap_and_redaction_everywhere_in_a_span(
 def test_store_refusing_inserts_then_recovering(
     store: Store, make_pipeline: Callable[..., Pipeline], tmp_path: Path
 ) -> None:
-    pipeline = make_pipeline(ingest_retry_max_seconds=0.2)
+    """Every segment refused (the table is gone): nothing is quarantined, all waits on disk."""
+    pipeline = make_pipeline(ingest_retry_max_seconds=0.2, ingest_max_attempts=2)
     store.ddl("RENAME TABLE otel_traces TO otel_traces_away")  # inserts now fail in the store
     try:
         for i in range(1, 4):
             assert pipeline.submit("traces", _span_request(span_id=bytes([i]) * 8)).accepted == 1
         pipeline.flush(0.01)  # ask for an insert now
-        assert pipeline.wait_failed_inserts(3, timeout=60)  # retried with backoff
-        assert pipeline.pending_rows == 3
-        assert list((tmp_path / "data" / "wal" / "traces").glob("*.wal"))  # data waits on disk
+        assert pipeline.wait_failed_inserts(1, timeout=60)
+        pipeline.submit("traces", _span_request(span_id=b"\x04" * 8))  # a second segment
+        pipeline.flush(0.01)
+        assert pipeline.wait_failed_inserts(4, timeout=60)  # retried with backoff
+        assert pipeline.pending_rows == 4 and pipeline.quarantined_rows == 0
+        assert len(list((tmp_path / "data" / "wal" / "traces").glob("*.wal"))) >= 2
     finally:
         store.ddl("RENAME TABLE otel_traces_away TO otel_traces")
     assert pipeline.flush(60)  # ingestion resumes
     assert rows(store, "SELECT count() AS n, uniqExact(SpanId) AS spans FROM otel_traces") == [
-        {"n": 3, "spans": 3}
+        {"n": 4, "spans": 4}
     ]
+    assert not (tmp_path / "data" / "wal" / "quarantine").exists()
+
+
+def _log(body: str) -> bytes:
+    record = {"timeUnixNano": "1700000000000000000", "body": {"stringValue": body}}
+    return json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": [record]}]}]}).encode()
+
+
+def test_a_segment_the_store_always_refuses_is_quarantined_and_the_rest_goes_in(
+    store: Store, make_pipeline: Callable[..., Pipeline], tmp_path: Path
+) -> None:
+    """ClickHouse refuses one segment for its content (a CHECK constraint): after
+    FLOWMETER_INGEST_MAX_ATTEMPTS it is set aside with the reason, the later one lands."""
+    pipeline = make_pipeline(ingest_max_attempts=2, ingest_retry_max_seconds=0.05,
+                             batch_rows=1_000_000, batch_seconds=3600.0)  # fmt: skip
+    store.ddl("ALTER TABLE otel_logs ADD CONSTRAINT no_poison CHECK Body != 'poison'")
+    try:
+        pipeline.submit("logs", _log("poison"), content_type=otlp.JSON)
+        pipeline.flush(0.01)  # seal the poison segment and try it
+        assert pipeline.wait_failed_inserts(1, timeout=60)
+        pipeline.submit("logs", _log("fine"), content_type=otlp.JSON)
+        assert pipeline.flush(60)  # nothing waits: one segment in, one set aside
+    finally:
+        store.ddl("ALTER TABLE otel_logs DROP CONSTRAINT no_poison")
+    assert rows(store, "SELECT Body AS body FROM otel_logs") == [{"body": "fine"}]
+    assert pipeline.quarantined_rows == 1
+    quarantine = tmp_path / "data" / "wal" / "quarantine" / "logs"
+    [segment] = quarantine.glob("*.wal")
+    reason = (quarantine / f"{segment.stem}.reason").read_text()
+    assert "VIOLATED_CONSTRAINT" in reason
+    # At least the 2 allowed, then once more after the later segment went in.
+    assert int(reason.split(" attempts:")[0]) >= 3
+    assert not list((tmp_path / "data" / "wal" / "logs").glob(segment.name))
