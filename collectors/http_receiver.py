@@ -27,7 +27,7 @@ from collectors.kpi_store import write_kpi_events
 from collectors.pipeline import Pipeline
 from models.errors import BackpressureError, IngestError, KpiContractError, StoreError
 from models.kpi import parse_kpi_batch
-from models.settings import Settings
+from models.settings import PLATFORM_TENANT, Settings
 
 __all__ = ["HttpReceiver", "bearer_tenant"]
 
@@ -35,14 +35,16 @@ logger = logging.getLogger(__name__)
 
 
 def bearer_tenant(tokens: dict[str, str] | Any, authorization: str | None) -> str | None:
-    """The tenant of a valid ``Bearer`` token; None when tokens are off; IngestError(401) else."""
+    """The tenant to stamp for a valid ``Bearer`` token: None when tokens are off or for a
+    platform token (tenant ``*``: the data keeps the tenants it carries); IngestError(401)
+    for a missing or unknown token."""
     if not tokens:
         return None
     scheme, _, token = (authorization or "").partition(" ")
     tenant = tokens.get(token.strip()) if scheme.lower() == "bearer" else None
     if tenant is None:
         raise IngestError("missing or invalid ingest token (Authorization: Bearer <token>)", 401)
-    return str(tenant)
+    return None if tenant == PLATFORM_TENANT else str(tenant)
 
 
 class HttpReceiver:

@@ -16,7 +16,11 @@ from urllib.parse import urlparse
 
 from models.errors import SettingsError
 
-__all__ = ["SETTINGS_DOC", "Settings", "SettingsError", "load_settings"]
+__all__ = ["PLATFORM_TENANT", "SETTINGS_DOC", "Settings", "SettingsError", "load_settings"]
+
+# The tenant of a platform token in FLOWMETER_INGEST_TOKENS (Flowmeter's own workers and CLI,
+# whose data spans tenants): the receiver keeps the tenants the data carries.
+PLATFORM_TENANT = "*"
 
 
 def _setting(env: str, default: Any, parse: Callable[[str], Any], doc: str) -> Any:
@@ -187,7 +191,8 @@ class Settings:
         {},
         _pairs,
         "`token=tenant,...`. When set, ingest requires `Authorization: Bearer <token>` and "
-        "stamps the token's tenant on what it sends.",
+        "stamps the token's tenant on what it sends; a token for tenant `*` is a platform "
+        "token (Flowmeter's own workers and CLI use it): its data keeps its own tenants.",
     )
     redact_keys: tuple[str, ...] = _setting(
         "FLOWMETER_REDACT_KEYS",

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import getpass
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 import click
 
 from models.db import Store
-from models.settings import Settings, load_settings
+from models.settings import PLATFORM_TENANT, Settings, load_settings
 from orchestrator.api import OrchestratorAPI
 from orchestrator.telemetry import Telemetry
 
 __all__ = ["COMMANDS", "audit_telemetry", "telemetry_for"]
+
+logger = logging.getLogger(__name__)
 
 
 def telemetry_for(
@@ -47,12 +50,26 @@ def telemetry_for(
     host = settings.bind if settings.bind not in ("0.0.0.0", "::") else "127.0.0.1"  # noqa: S104
     scheme = "https" if settings.tls_cert else "http"
     base = f"{scheme}://{host}:{settings.otlp_http_port}"
+    options: dict[str, Any] = {"timeout": timeout, "headers": _platform_headers(settings)}
     return Telemetry(
-        span_exporter=OTLPSpanExporter(endpoint=f"{base}/v1/traces", timeout=timeout),
-        log_exporter=OTLPLogExporter(endpoint=f"{base}/v1/logs", timeout=timeout),
-        metric_exporter=OTLPMetricExporter(endpoint=f"{base}/v1/metrics", timeout=timeout),
+        span_exporter=OTLPSpanExporter(endpoint=f"{base}/v1/traces", **options),
+        log_exporter=OTLPLogExporter(endpoint=f"{base}/v1/logs", **options),
+        metric_exporter=OTLPMetricExporter(endpoint=f"{base}/v1/metrics", **options),
         synchronous=synchronous,
     )
+
+
+def _platform_headers(settings: Settings) -> dict[str, str] | None:
+    """``Authorization`` with the platform token (tenant ``*``) when ingest tokens are on."""
+    if not settings.ingest_tokens:
+        return None  # the exporters' own OTEL_EXPORTER_OTLP_HEADERS still apply
+    token = next((t for t, tenant in settings.ingest_tokens.items() if tenant == PLATFORM_TENANT),
+                 None)  # fmt: skip
+    if token is None:
+        logger.warning("FLOWMETER_INGEST_TOKENS has no platform token (TOKEN=*): this process's "
+                       "telemetry will be refused by the receiver")  # fmt: skip
+        return None
+    return {"authorization": f"Bearer {token}"}
 
 
 def audit_telemetry(settings: Settings) -> Telemetry:

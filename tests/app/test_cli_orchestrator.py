@@ -50,15 +50,18 @@ def _dead_letter(engine: Engine, clock: VirtualClock, correlation: str = "") -> 
 def test_a_replay_from_the_command_line_reaches_the_drilldown(
     data_dir: Path, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The CLI sends dlq.replayed to the receiver, so the correlation drill-down lists it."""
-    settings = load_settings(env={}, data_dir=data_dir / "collector", batch_seconds=0.2,
-                             redact_secret="k")  # fmt: skip
+    """The CLI sends dlq.replayed to a token-protected receiver with the platform token, so
+    the correlation drill-down lists it under the run's own tenant."""
+    tokens = "t-acme=acme,t-platform=*"
+    settings = load_settings(env={"FLOWMETER_INGEST_TOKENS": tokens}, batch_seconds=0.2,
+                             data_dir=data_dir / "collector", redact_secret="k")  # fmt: skip
     pipeline = Pipeline(settings, store)
     pipeline.start()
     receiver = HttpReceiver(settings, pipeline, port=0)
     receiver.start()
     try:
         monkeypatch.setenv("FLOWMETER_OTLP_HTTP_PORT", str(receiver.port))
+        monkeypatch.setenv("FLOWMETER_INGEST_TOKENS", tokens)
         engine, clock = _engine(data_dir)
         _, letter_id = _dead_letter(engine, clock, correlation="refund-77")
         result = CliRunner().invoke(
@@ -71,7 +74,7 @@ def test_a_replay_from_the_command_line_reaches_the_drilldown(
     finally:
         receiver.stop(5.0)
         pipeline.stop(10.0)
-    replays = drilldown(store, "correlation", "refund-77").dead_letters
+    replays = drilldown(store, "correlation", "refund-77", tenants=["acme"]).dead_letters
     assert list(replays["event_name"]) == ["dlq.replayed"]
     assert (replays.iloc[0]["dlq_id"], replays.iloc[0]["actor"]) == (letter_id, "ana")
     assert replays.iloc[0]["audit_reason"] == "bank is back"

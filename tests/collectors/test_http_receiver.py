@@ -208,7 +208,7 @@ def test_bad_input_gets_a_clear_4xx(make_receivers: Receivers) -> None:
 
 
 def test_tokens_authenticate_and_stamp_the_tenant(store: Store, make_receivers: Receivers) -> None:
-    pipeline, http, _ = make_receivers(ingest_tokens={"s3cret": "acme"})
+    pipeline, http, _ = make_receivers(ingest_tokens={"s3cret": "acme", "pl4tform": "*"})
     url = _url(http, "/v1/traces")
     assert requests.post(url, data=_span_request(), headers=PB, timeout=10).status_code == 401
     wrong = requests.post(
@@ -219,10 +219,16 @@ def test_tokens_authenticate_and_stamp_the_tenant(store: Store, make_receivers: 
         url, data=_span_request(), headers={**PB, "Authorization": "Bearer s3cret"}, timeout=10
     )
     assert ok.status_code == 200
+    # A platform token (tenant *) authenticates Flowmeter's own workers: tenants kept as sent.
+    platform = requests.post(
+        url, data=_span_request(span_id=b"\x03" * 8),
+        headers={**PB, "Authorization": "Bearer pl4tform"}, timeout=10,
+    )  # fmt: skip
+    assert platform.status_code == 200
     assert pipeline.flush(30)
-    assert rows(store, "SELECT ResourceAttributes['tenant.id'] AS t FROM otel_traces") == [
-        {"t": "acme"}
-    ]
+    assert rows(
+        store, "SELECT ResourceAttributes['tenant.id'] AS t FROM otel_traces ORDER BY SpanId"
+    ) == [{"t": "acme"}, {"t": "spoofed"}]
 
 
 def _kpi_log(event_id: str | None, value: str = "1") -> dict[str, Any]:
