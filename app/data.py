@@ -80,23 +80,26 @@ def store_is_empty() -> bool:
 # --- system health -----------------------------------------------------------------------
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def health_summary(
-    start: datetime, end: datetime, by: str, workflow: str, tenants: Tenants
-) -> pd.DataFrame:
+    start: datetime, end: datetime, by: str, workflow: str, tenants: Tenants,
+    product_line: str = "",
+) -> pd.DataFrame:  # fmt: skip
     """Health per workflow / step / service ... with SLO status and error-budget burn."""
     summary = health.health_summary(
-        current_store(), start, end, by=by, workflow=workflow, tenants=tenants
-    )
+        current_store(), start, end, by=by, workflow=workflow, product_line=product_line,
+        tenants=tenants,
+    )  # fmt: skip
     return health.slo_status(summary, success_target=SLO_SUCCESS, p95_target_ms=SLO_P95_MS)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def health_timeseries(
-    start: datetime, end: datetime, bucket_minutes: int, workflow: str, tenants: Tenants
-) -> pd.DataFrame:
+    start: datetime, end: datetime, bucket_minutes: int, workflow: str, tenants: Tenants,
+    product_line: str = "",
+) -> pd.DataFrame:  # fmt: skip
     """Runs over time in buckets: spans, errors, retries, dead letters, latency quantiles."""
     return health.health_timeseries(
         current_store(), start, end, bucket_minutes=bucket_minutes, kind="run",
-        workflow=workflow, tenants=tenants,
+        workflow=workflow, product_line=product_line, tenants=tenants,
     )  # fmt: skip
 
 

@@ -61,6 +61,7 @@ def health_summary(
     *,
     by: str = "workflow",
     workflow: str = "",
+    product_line: str = "",
     tenants: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Columns key, spans, errors, error_rate, retries, retry_rate, dead_letters, throughput_per_min, avg_ms, p50_ms, p95_ms, p99_ms."""
@@ -68,7 +69,7 @@ def health_summary(
         raise ValueError(f"by must be one of {', '.join(HEALTH_DIMENSIONS)}, not {by!r}")
     start, end = utc(start), utc(end)
     params = {"by": by, "kind": HEALTH_DIMENSIONS[by], "workflow": workflow,
-              **tenant_params(tenants)}  # fmt: skip
+              "product_line": product_line, **tenant_params(tenants)}  # fmt: skip
     if end - start > DAILY_AFTER:
         start, end = _hours(start, end)
         first_day, end_day = _days(start, end)
@@ -92,13 +93,15 @@ def health_timeseries(
     workflow: str = "",
     step: str = "",
     service: str = "",
+    product_line: str = "",
     tenants: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Columns bucket, spans, errors, retries, dead_letters, avg_ms, p50_ms, p95_ms, p99_ms."""
     bucket_minutes = max(int(bucket_minutes), 1)
     start, end = utc(start), utc(end)
     params = {"bucket_minutes": bucket_minutes, "kind": kind, "workflow": workflow, "step": step,
-              "service": service, **tenant_params(tenants)}  # fmt: skip
+              "service": service, "product_line": product_line,
+              **tenant_params(tenants)}  # fmt: skip
     if end - start > DAILY_AFTER and bucket_minutes % 1440 == 0:
         first = start.date()
         last = end.date() if end.time() == time(0) else end.date() + timedelta(days=1)

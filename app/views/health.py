@@ -16,17 +16,21 @@ f = ctx.filters
 frame.header(
     "System Health",
     ctx,
-    applies="the product-line filter does not apply to span health" if f.product_line else "",
+    applies="DLQ depth, queue lag and breakers are platform-wide" if f.product_line else "",
 )
 BREAKER_STATES = {0.0: "closed", 1.0: "half-open", 2.0: "open"}
 
 
 @st.fragment(run_every=timedelta(seconds=data.TTL_SECONDS))
 def tiles() -> None:
-    summary = data.health_summary(f.start, f.end, "workflow", f.workflow, ctx.tenants)
+    summary = data.health_summary(
+        f.start, f.end, "workflow", f.workflow, ctx.tenants, f.product_line
+    )
     totals = data.health_totals(summary, f.start, f.end)
     step_totals = data.health_totals(
-        data.health_summary(f.start, f.end, "step", f.workflow, ctx.tenants), f.start, f.end
+        data.health_summary(f.start, f.end, "step", f.workflow, ctx.tenants, f.product_line),
+        f.start,
+        f.end,
     )
     ops = data.gauge_totals(data.gauges(f.start, f.end, ctx.tenants))
     row = st.columns(4)
@@ -46,14 +50,14 @@ def tiles() -> None:
     row[3].metric("Open breakers", f"{ops.open_breakers}", border=True)
 
 
-summary = data.health_summary(f.start, f.end, "workflow", f.workflow, ctx.tenants)
+summary = data.health_summary(f.start, f.end, "workflow", f.workflow, ctx.tenants, f.product_line)
 if summary.empty:
     frame.empty_state("runs")
     st.stop()
 tiles()
 
 minutes = bucket_minutes(f.start, f.end)
-series = data.health_timeseries(f.start, f.end, minutes, f.workflow, ctx.tenants)
+series = data.health_timeseries(f.start, f.end, minutes, f.workflow, ctx.tenants, f.product_line)
 kpi_bucket = "hour" if minutes <= 60 else "day"
 kpi_series = data.kpi_series(f.start, f.end, kpi_bucket, f.workflow, ctx.tenants)
 st.subheader(f"Runs over time · {f.workflow or 'all workflows'}")
@@ -111,7 +115,7 @@ with left:
             "error_budget_burn": st.column_config.NumberColumn("budget burn", format="%.2fx"),
         },
     )  # fmt: skip
-    steps = data.health_summary(f.start, f.end, "step", f.workflow, ctx.tenants)
+    steps = data.health_summary(f.start, f.end, "step", f.workflow, ctx.tenants, f.product_line)
     st.subheader("Per step")
     st.dataframe(
         steps[["key", "spans", "error_rate", "retries", "p95_ms"]],

@@ -76,3 +76,18 @@ def test_slo_burn(seeded: Store) -> None:
     assert otc["error_budget_burn"] == pytest.approx(2.0)
     assert not otc["slo_met"]
     assert otc["latency_slo_met"]
+
+
+@pytest.mark.parametrize("hours", [2, 12, 24 * 5])  # minute, hourly and daily rollups
+def test_product_line_filter_at_every_resolution(store: Store, hours: int) -> None:
+    start = datetime(2026, 3, 2)
+    run(store, start + timedelta(hours=1), "order-to-cash", product_line="retail")
+    run(store, start + timedelta(hours=1), "order-to-cash", product_line="retail")
+    run(store, start + timedelta(hours=1), "order-to-cash", product_line="wholesale")
+    end = start + timedelta(hours=hours)
+    for line, expected in (("", 3), ("retail", 2), ("wholesale", 1), ("none", 0)):
+        summary = health_summary(store, start, end, product_line=line)
+        assert int(summary["spans"].sum()) == expected, (hours, line)
+        bucket = {2: 5, 12: 60, 120: 1440}[hours]
+        series = health_timeseries(store, start, end, bucket_minutes=bucket, product_line=line)
+        assert int(series["spans"].sum()) == expected, (hours, line)

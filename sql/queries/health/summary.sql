@@ -1,6 +1,6 @@
 -- Health per workflow / step / service / tenant / product line / span over a time range (rollup).
 -- returns: key String, spans UInt64, errors UInt64, error_rate Float64, retries UInt64, retry_rate Float64, dead_letters UInt64, throughput_per_min Float64, avg_ms Float64, p50_ms Float64, p95_ms Float64, p99_ms Float64
--- params: by String, kind String, workflow String, start DateTime, end DateTime, all_tenants UInt8, tenants Array(String)
+-- params: by String, kind String, workflow String, product_line String, start DateTime, end DateTime, all_tenants UInt8, tenants Array(String)
 SELECT
     multiIf({by:String} = 'workflow', workflow, {by:String} = 'step', step,
             {by:String} = 'service', service, {by:String} = 'tenant', tenant,
@@ -21,6 +21,7 @@ FROM span_stats_1m
 WHERE minute >= {start:DateTime} AND minute < {end:DateTime}
   AND ({kind:String} = '' OR kind = {kind:String})
   AND ({workflow:String} = '' OR workflow = {workflow:String})
+  AND ({product_line:String} = '' OR product_line = {product_line:String})
   AND ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, tenant))
 GROUP BY key
 ORDER BY spans DESC, key

@@ -1,6 +1,6 @@
 -- Health per workflow / step / service / tenant / product line / span over a long range: whole days from the daily rollup plus the edge hours from the hourly one.
 -- returns: key String, spans UInt64, errors UInt64, error_rate Float64, retries UInt64, retry_rate Float64, dead_letters UInt64, throughput_per_min Float64, avg_ms Float64, p50_ms Float64, p95_ms Float64, p99_ms Float64
--- params: by String, kind String, workflow String, start DateTime, end DateTime, first_day Date, end_day Date, all_tenants UInt8, tenants Array(String)
+-- params: by String, kind String, workflow String, product_line String, start DateTime, end DateTime, first_day Date, end_day Date, all_tenants UInt8, tenants Array(String)
 SELECT
     key,
     sum(s_spans) AS spans,
@@ -25,6 +25,7 @@ FROM (
     WHERE day >= {first_day:Date} AND day < {end_day:Date}
       AND ({kind:String} = '' OR kind = {kind:String})
       AND ({workflow:String} = '' OR workflow = {workflow:String})
+      AND ({product_line:String} = '' OR product_line = {product_line:String})
       AND ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, tenant))
     UNION ALL
     SELECT multiIf({by:String} = 'workflow', workflow, {by:String} = 'step', step,
@@ -37,6 +38,7 @@ FROM (
            OR (hour >= toDateTime({end_day:Date}) AND hour < {end:DateTime}))
       AND ({kind:String} = '' OR kind = {kind:String})
       AND ({workflow:String} = '' OR workflow = {workflow:String})
+      AND ({product_line:String} = '' OR product_line = {product_line:String})
       AND ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, tenant))
 )
 GROUP BY key

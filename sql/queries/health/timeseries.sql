@@ -1,6 +1,6 @@
 -- Health over time in buckets of N minutes for one slice (empty filter = all), from the rollup.
 -- returns: bucket DateTime, spans UInt64, errors UInt64, retries UInt64, dead_letters UInt64, avg_ms Float64, p50_ms Float64, p95_ms Float64, p99_ms Float64
--- params: bucket_minutes UInt32, kind String, workflow String, step String, service String, start DateTime, end DateTime, all_tenants UInt8, tenants Array(String)
+-- params: bucket_minutes UInt32, kind String, workflow String, product_line String, step String, service String, start DateTime, end DateTime, all_tenants UInt8, tenants Array(String)
 SELECT
     toStartOfInterval(minute, toIntervalMinute({bucket_minutes:UInt32})) AS bucket,
     sum(spans) AS spans,
@@ -16,6 +16,7 @@ FROM span_stats_1m
 WHERE minute >= {start:DateTime} AND minute < {end:DateTime}
   AND ({kind:String} = '' OR kind = {kind:String})
   AND ({workflow:String} = '' OR workflow = {workflow:String})
+  AND ({product_line:String} = '' OR product_line = {product_line:String})
   AND ({step:String} = '' OR step = {step:String})
   AND ({service:String} = '' OR service = {service:String})
   AND ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, tenant))

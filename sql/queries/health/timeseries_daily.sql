@@ -1,6 +1,6 @@
 -- Health over time in buckets of whole days for one slice (empty filter = all), from the daily rollup.
 -- returns: bucket DateTime, spans UInt64, errors UInt64, retries UInt64, dead_letters UInt64, avg_ms Float64, p50_ms Float64, p95_ms Float64, p99_ms Float64
--- params: bucket_minutes UInt32, kind String, workflow String, step String, service String, start Date, end Date, all_tenants UInt8, tenants Array(String)
+-- params: bucket_minutes UInt32, kind String, workflow String, product_line String, step String, service String, start Date, end Date, all_tenants UInt8, tenants Array(String)
 SELECT
     toDateTime(toStartOfInterval(day, toIntervalDay(intDiv({bucket_minutes:UInt32}, 1440)))) AS bucket,
     sum(spans) AS spans,
@@ -16,6 +16,7 @@ FROM span_stats_1d
 WHERE day >= {start:Date} AND day < {end:Date}
   AND ({kind:String} = '' OR kind = {kind:String})
   AND ({workflow:String} = '' OR workflow = {workflow:String})
+  AND ({product_line:String} = '' OR product_line = {product_line:String})
   AND ({step:String} = '' OR step = {step:String})
   AND ({service:String} = '' OR service = {service:String})
   AND ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, tenant))

@@ -44,3 +44,13 @@ def test_empty_store(current: Store) -> None:
     app = open_app("health")
     assert not app.exception
     assert "No runs for this period" in app.info[0].value
+
+
+def test_the_product_line_filter_narrows_span_health(shared: Store, world: World) -> None:
+    app = open_app("health", product_line="wholesale", **period(world))
+    assert not app.exception
+    wholesale = health_summary(shared, *bounds(world), product_line="wholesale")
+    runs = int(wholesale["spans"].sum())
+    assert 0 < runs < 12  # the seeded world has runs of both product lines
+    assert metric(app, "Runs") == str(runs)
+    assert "platform-wide" in texts(app)  # the gauges do not split by product line
