@@ -33,6 +33,8 @@ __all__ = ["HttpReceiver", "bearer_tenant"]
 
 logger = logging.getLogger(__name__)
 
+STORE_RETRY_AFTER_SECONDS = 5  # POST /v1/kpi while the store refuses writes (503)
+
 
 def bearer_tenant(tokens: dict[str, str] | Any, authorization: str | None) -> str | None:
     """The tenant to stamp for a valid ``Bearer`` token: None when tokens are off or for a
@@ -155,6 +157,8 @@ class HttpReceiver:
         headers = {}
         if isinstance(exc, BackpressureError):
             headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
+        elif exc.status == 503:
+            headers["Retry-After"] = str(STORE_RETRY_AFTER_SECONDS)
         if exc.status == 401:
             headers["WWW-Authenticate"] = "Bearer"
         return Response(payload, exc.status, headers=headers, media_type=media)

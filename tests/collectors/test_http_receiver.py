@@ -289,6 +289,25 @@ def test_kpi_endpoint(store: Store, make_receivers: Receivers) -> None:
     assert bad.status_code == 400 and "JSON" in bad.json()["message"]
 
 
+def test_kpi_endpoint_answers_503_with_retry_after_while_the_store_refuses(
+    store: Store, make_receivers: Receivers
+) -> None:
+    """/v1/kpi writes synchronously: nothing is acknowledged until it is stored."""
+    _, http, _ = make_receivers()
+    body = {"events": [{"event_id": "lead-9", "ts": "2026-01-02T03:04:05Z",
+                        "kpi": "lead_qualified", "value": 1}]}  # fmt: skip
+    store.ddl("RENAME TABLE business_events TO business_events_away")
+    try:
+        refused = requests.post(_url(http, "/v1/kpi"), json=body, timeout=30)
+    finally:
+        store.ddl("RENAME TABLE business_events_away TO business_events")
+    assert refused.status_code == 503
+    assert refused.headers["Retry-After"] == "5"
+    assert "retry later" in refused.json()["message"]
+    retried = requests.post(_url(http, "/v1/kpi"), json=body, timeout=30)
+    assert retried.status_code == 200 and retried.json()["inserted"] == 1
+
+
 def test_full_buffer_answers_429_with_retry_after(make_receivers: Receivers) -> None:
     pipeline, http, _ = make_receivers(
         buffer_max_rows=3, batch_rows=1_000_000, batch_seconds=3600.0
