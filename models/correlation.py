@@ -4,8 +4,9 @@ Keys resolve through ``lookup_keys`` (filled by materialized views, sql/schema/3
 query that also brings the times of the key's correlation ids; spans are read by TraceId
 inside the trace's bounds from ``otel_traces_trace_id_ts`` (a scalar subquery of the same
 query: date partitions, primary key, bloom filter), so the span table is never scanned. Four
-small queries in two rounds: resolve; then spans, logs and KPI events concurrently on pooled
-clients. Dead letters and replays are the ``dlq.*`` log events; the attributed cost prices the drill-down's spans with the usage price list.
+small queries: the span read (which resolves the key itself) runs beside resolve, then KPI
+events and logs, each on its own pooled client. Dead letters and replays are the ``dlq.*``
+log events; the attributed cost prices the drill-down's spans with the usage price list.
 """
 
 from __future__ import annotations
@@ -64,17 +65,30 @@ def resolve(
     store: Store, kind: str, key: str, *, tenants: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """Columns correlation_id, trace_id, tenant, first_seen, last_seen for a correlation / trace / entity id."""
-    if kind not in LOOKUP_KINDS:
-        raise ValueError(f"kind must be one of {', '.join(LOOKUP_KINDS)}, not {kind!r}")
+    _check_kind(kind)
     return store.query_df(
         "correlation/resolve", kind=kind, key=key.strip(), **tenant_params(tenants)
     )
 
 
+def _check_kind(kind: str) -> None:
+    if kind not in LOOKUP_KINDS:
+        raise ValueError(f"kind must be one of {', '.join(LOOKUP_KINDS)}, not {kind!r}")
+
+
 def trace_spans(store: Store, trace_ids: Sequence[str]) -> pd.DataFrame:
     """Columns timestamp, trace_id, span_id, parent_span_id, span_name, span_kind, service, duration_ms, status_code, status_message, attributes, resource_attributes, event_times, event_names, event_attributes."""
+    return _spans(store, trace_ids, "", "", None)
+
+
+def _spans(
+    store: Store, trace_ids: Sequence[str], kind: str, key: str, tenants: Sequence[str] | None
+) -> pd.DataFrame:
+    """Spans of ``trace_ids`` and of every trace ``kind``/``key`` resolves to (see trace_spans.sql)."""
     ids = sorted({t for t in trace_ids if t})
-    return store.query_df("correlation/trace_spans", trace_ids=ids)
+    return store.query_df(
+        "correlation/trace_spans", trace_ids=ids, kind=kind, key=key, **tenant_params(tenants)
+    )
 
 
 def drilldown(
@@ -86,34 +100,43 @@ def drilldown(
     prices: PriceList | None = None,
 ) -> Drilldown:
     """Spans, logs, KPI events, dead letters/replays and attributed cost for one key."""
-    keys = resolve(store, kind, key, tenants=tenants)
-    notes: list[str] = []
-    trace_ids = sorted(set(keys["trace_id"]) - {""})
-    correlation_ids = sorted(set(keys["correlation_id"]) - {""})
-    if kind == "trace" and keys.empty and tenants is None:
-        trace_ids = [key.strip()]  # a trace without correlation ids (any OTel SDK)
-    times = [pd.Timestamp(t).to_pydatetime() for t in (*keys["first_seen"], *keys["last_seen"])]
-    # No keys: an empty window (start after end) that the traces' own bounds widen in SQL.
-    start, end = (min(times), max(times)) if times else (_NEVER_AFTER, _NEVER_BEFORE)
-    # One round after resolve: spans, KPI events and logs at once on pooled clients (the span
-    # and log queries each read the traces' bounds themselves).
-    spans, kpi_events, logs = concurrently(
-        lambda: trace_spans(store, trace_ids),
-        lambda: store.query_df(
-            "correlation/kpi_events",
-            trace_ids=trace_ids,
-            correlation_ids=correlation_ids,
-            **tenant_params(tenants),
-        ),
-        lambda: store.query_df(
-            "correlation/logs",
-            trace_ids=trace_ids,
-            correlation_ids=correlation_ids,
-            start=utc(start),
-            end=utc(end),
-            slack_seconds=_SLACK_SECONDS,
-        ),
+    _check_kind(kind)
+    key = key.strip()
+    # A trace id is its own trace even without correlation ids (any OTel SDK).
+    own_trace = [key] if kind == "trace" and tenants is None else []
+
+    def keys_logs_events() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+        keys = resolve(store, kind, key, tenants=tenants)
+        trace_ids = sorted(set(keys["trace_id"]) - {""}) or own_trace
+        correlation_ids = sorted(set(keys["correlation_id"]) - {""})
+        times = [pd.Timestamp(t).to_pydatetime() for t in (*keys["first_seen"], *keys["last_seen"])]
+        # No keys: an empty window (start after end) that the traces' own bounds widen in SQL.
+        start, end = (min(times), max(times)) if times else (_NEVER_AFTER, _NEVER_BEFORE)
+        kpi_events, logs = concurrently(
+            lambda: store.query_df(
+                "correlation/kpi_events",
+                trace_ids=trace_ids,
+                correlation_ids=correlation_ids,
+                **tenant_params(tenants),
+            ),
+            lambda: store.query_df(
+                "correlation/logs",
+                trace_ids=trace_ids,
+                correlation_ids=correlation_ids,
+                start=utc(start),
+                end=utc(end),
+                slack_seconds=_SLACK_SECONDS,
+            ),
+        )
+        return keys, logs, kpi_events
+
+    # The span read resolves the key itself, so it runs beside resolve -> (KPI events | logs):
+    # the longest read no longer waits for the resolve round trip.
+    spans, (keys, logs, kpi_events) = concurrently(
+        lambda: _spans(store, own_trace, kind, key, tenants),
+        keys_logs_events,
     )
+    notes: list[str] = []
     if keys.empty and spans.empty:
         notes.append(f"no {kind} id {key!r} is known" + (" for your tenants" if tenants else ""))
     cost = price_spans(spans, prices) if prices is not None else _no_cost()

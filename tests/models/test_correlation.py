@@ -55,8 +55,11 @@ def test_drilldown_returns_everything(seeded: tuple[Store, str]) -> None:
 
 
 def test_drilldown_respects_tenants(seeded: tuple[Store, str]) -> None:
-    store, _ = seeded
+    store, trace = seeded
     assert not drilldown(store, "correlation", "corr-1", tenants=["globex"]).found
+    other = drilldown(store, "trace", trace, tenants=["globex"])  # acme's trace
+    assert not other.found and other.spans.empty and other.logs.empty
+    assert len(drilldown(store, "trace", trace, tenants=["acme"]).spans) == 4
     assert drilldown(store, "correlation", "corr-2", tenants=["globex"]).found
     missing = drilldown(store, "correlation", "nope")
     assert not missing.found and "no correlation id" in missing.notes[0]

@@ -1,17 +1,31 @@
--- Every span of the given traces, read inside their bounds from otel_traces_trace_id_ts (one
--- round trip: the scalar subquery is folded to constants before ClickHouse prunes partitions
--- and granules, so only the traces' day and seconds are read; the bloom filter then picks
--- the granules). The bounds lookup skips the bloom filter of otel_traces_trace_id_ts: its
--- primary key (TraceId, Start) already narrows every part to one granule, and reading the
--- filter of every daily part cost more than it saved (bench: 11.5 -> 5.1 ms at 2M traces).
+-- Every span of the given traces plus, with kind/key, of every trace a correlation / entity /
+-- trace id resolves to (the two lookup_keys hops of resolve.sql, tenant-restricted, as scalar
+-- subqueries: a drill-down starts this read while it resolves the key). Spans are read inside
+-- the traces' bounds from otel_traces_trace_id_ts, also a scalar subquery, so ClickHouse
+-- prunes partitions and granules with constants; the bloom filter then picks the granules.
+-- The bounds lookup skips the bloom filter of otel_traces_trace_id_ts: its primary key
+-- (TraceId, Start) already narrows every part to one granule, and reading the filter of
+-- every daily part cost more than it saved (bench: 11.5 -> 5.1 ms at 2M traces).
 -- returns: timestamp DateTime64(9), trace_id String, span_id String, parent_span_id String, span_name String, span_kind String, service String, duration_ms Float64, status_code String, status_message String, attributes Map(String, String), resource_attributes Map(String, String), event_times Array(DateTime64(9)), event_names Array(String), event_attributes Array(Map(String, String))
--- params: trace_ids Array(String)
-WITH (
-    SELECT (minOrNull(Start) - 1, maxOrNull(End) + 1)
-    FROM otel_traces_trace_id_ts
-    WHERE TraceId IN {trace_ids:Array(String)}
-    SETTINGS use_skip_indexes = 0
-) AS bounds
+-- params: trace_ids Array(String), kind String, key String, all_tenants UInt8, tenants Array(String)
+WITH
+    (
+        SELECT groupUniqArray(correlation_id) FROM lookup_keys
+        WHERE kind = {kind:String} AND key = {key:String} AND correlation_id != ''
+    ) AS correlation_ids,
+    arrayDistinct(arrayConcat({trace_ids:Array(String)}, (
+        SELECT groupUniqArray(trace_id) FROM lookup_keys
+        WHERE ((kind = {kind:String} AND key = {key:String})
+               OR (kind = 'correlation' AND has(correlation_ids, key)))
+          AND trace_id != ''
+          AND ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, tenant))
+    ))) AS ids,
+    (
+        SELECT (minOrNull(Start) - 1, maxOrNull(End) + 1)
+        FROM otel_traces_trace_id_ts
+        WHERE has(ids, TraceId)
+        SETTINGS use_skip_indexes = 0
+    ) AS bounds
 SELECT
     Timestamp AS timestamp,
     TraceId AS trace_id,
@@ -29,6 +43,6 @@ SELECT
     Events.Name AS event_names,
     Events.Attributes AS event_attributes
 FROM otel_traces
-WHERE TraceId IN {trace_ids:Array(String)}
+WHERE has(ids, TraceId)
   AND Timestamp >= bounds.1 AND Timestamp <= bounds.2
 ORDER BY timestamp
