@@ -2,9 +2,12 @@
 -- materialized views so drill-down never scans otel_traces. Spans contribute only run and
 -- root spans (every span of a run carries the same ids), logs their correlation id
 -- (KPI and dlq.* events), KPI events their entity and correlation ids.
--- Only point lookups read it, so granules are 1024 rows (not 8192) and compressed blocks
--- 16 KiB (not 1 MiB): a lookup decompresses little around one granule per part (bench, 7M
--- keys: entity resolve 21-23 -> 13 ms median; 1.7 -> 0.25 MB decompressed per resolve).
+-- Rows of one (kind, key, correlation, trace, tenant) merge into the earliest first_seen and
+-- the latest last_seen (AggregatingMergeTree, not Replacing: a run span exported after its
+-- own dlq.* log event must not replace the later time, or the drill-down's log window would
+-- miss the event). Only point lookups read it, so granules are 1024 rows (not 8192) and
+-- compressed blocks 16 KiB (not 1 MiB): a lookup decompresses little around one granule per
+-- part (bench, 7M keys: entity resolve 21-23 -> 13 ms median; 1.7 -> 0.25 MB per resolve).
 
 -- sharding_key: cityHash64(key)
 CREATE TABLE IF NOT EXISTS lookup_keys (
@@ -13,9 +16,9 @@ CREATE TABLE IF NOT EXISTS lookup_keys (
     correlation_id String,
     trace_id String,
     tenant LowCardinality(String),
-    first_seen DateTime('UTC'),
-    last_seen DateTime('UTC')
-) ENGINE = ReplacingMergeTree
+    first_seen SimpleAggregateFunction(min, DateTime('UTC')),
+    last_seen SimpleAggregateFunction(max, DateTime('UTC'))
+) ENGINE = AggregatingMergeTree
 ORDER BY (kind, key, correlation_id, trace_id, tenant)
 SETTINGS index_granularity = 1024, min_compress_block_size = 4096, max_compress_block_size = 16384;
 

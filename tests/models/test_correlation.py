@@ -98,3 +98,21 @@ def test_drilldown_of_a_plain_otel_trace(store: Store) -> None:
     assert list(found.logs["event_name"]) == ["health.ok"]
     unknown = drilldown(store, "trace", "0" * 32)
     assert not unknown.found and unknown.spans.empty and unknown.logs.empty
+
+
+def test_a_dead_letter_logged_before_its_run_span_arrives_is_in_the_drilldown(
+    store: Store,
+) -> None:
+    """The engine logs dlq.quarantined an hour into a run and exports the run span (stamped
+    at the run's start) afterwards; after the lookup table merges, the window still reaches
+    the later event."""
+    trace = "5bf92f3577b34da6a3ce929d0e0e4736"
+    log_event(store, T0 + timedelta(hours=1), "dlq.quarantined",
+              {"correlation.id": "corr-late", "dlq.id": "d9", "dlq.reason": "poison"},
+              trace_id=trace)  # fmt: skip
+    insert_spans(store, [Span(T0, "run refund", trace, attrs={"correlation.id": "corr-late"},
+                              duration_ms=3_600_000.0)])  # fmt: skip
+    store.ddl("OPTIMIZE TABLE lookup_keys FINAL")
+    found = drilldown(store, "correlation", "corr-late")
+    assert list(found.dead_letters["dlq_id"]) == ["d9"]
+    assert found.keys.iloc[0]["last_seen"] == T0 + timedelta(hours=1)
