@@ -9,6 +9,7 @@ dashboard, then every service in reverse start order, flushing what it buffered.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import click
@@ -21,7 +22,7 @@ from models.lifecycle import Service, stop_services
 from models.migrations import migrate
 from models.settings import Settings, load_settings
 
-__all__ = ["COMMANDS", "build_services", "serve_dashboard"]
+__all__ = ["COMMANDS", "build_services", "serve_dashboard", "with_demo_prices"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,18 @@ def build_services(settings: Settings, store: Store, *, demo: bool) -> list[Serv
 
         services.append(UsageCostJob(store, load_price_list(settings.pricing_file)))
     return services
+
+
+def with_demo_prices(settings: Settings) -> Settings:
+    """Demo mode without a price list gets the demo's, so the usage-cost job runs and the
+    Trace Explorer prices drill-downs (the dashboard reads FLOWMETER_PRICING_FILE)."""
+    from orchestrator.demo_costs import PRICE_LIST
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = (settings.data_dir / "demo-pricing.toml").resolve()
+    path.write_text(PRICE_LIST, encoding="utf-8")
+    os.environ["FLOWMETER_PRICING_FILE"] = str(path)
+    return load_settings()
 
 
 def serve_dashboard(settings: Settings) -> None:
@@ -83,6 +96,8 @@ def _urls(settings: Settings) -> list[str]:
 def up_command(demo: bool) -> None:
     """Run everything in one process: store, receivers, workers and the dashboard."""
     settings = load_settings()
+    if demo and settings.pricing_file is None:
+        settings = with_demo_prices(settings)
     check_exposure(settings, oidc=oidc_configured())
     if settings.users_file is not None:
         load_users(settings.users_file)  # a malformed users file stops here, not at sign-in

@@ -106,3 +106,19 @@ def test_migrate_twice(tmp_path: Path) -> None:
     second = _run(["migrate"], env)
     assert second.returncode == 0
     assert "0 migration(s) applied" in second.stdout
+
+
+def test_demo_without_a_price_list_uses_the_demo_prices(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`up --demo` prices drill-downs: the dashboard reads FLOWMETER_PRICING_FILE."""
+    from app.cli.up import with_demo_prices
+    from models.pricing import load_price_list
+    from models.settings import load_settings
+
+    monkeypatch.setenv("FLOWMETER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("FLOWMETER_PRICING_FILE", raising=False)
+    settings = with_demo_prices(load_settings())
+    assert settings.pricing_file == (tmp_path / "data" / "demo-pricing.toml").resolve()
+    assert os.environ["FLOWMETER_PRICING_FILE"] == str(settings.pricing_file)
+    assert "payments-api" in load_price_list(settings.pricing_file).prices
