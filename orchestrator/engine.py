@@ -157,13 +157,15 @@ class Engine:
         RunExecution(self, record, lease).go()
 
     def breaker(self, dependency: str) -> CircuitBreaker:
-        """The (per-process) circuit breaker guarding ``dependency``."""
+        """The circuit breaker guarding ``dependency`` in this process; it follows the state
+        other workers record in the state database (checked at most once a second)."""
         with self._breaker_lock:
             found = self._breakers.get(dependency)
             if found is None:
                 found = CircuitBreaker(
                     dependency, self.clock, self.breaker_threshold, self.breaker_reset,
                     on_change=self._breaker_changed,
+                    shared=lambda: self.store.breaker_state(dependency),
                 )  # fmt: skip
                 self._breakers[dependency] = found
             return found

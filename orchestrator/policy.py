@@ -48,27 +48,55 @@ class RetryPolicy:
 @dataclass
 class CircuitBreaker:
     """Closed -> open after ``failure_threshold`` consecutive failures; half-open after
-    ``reset_timeout``; one successful trial closes it, a failed one re-opens it."""
+    ``reset_timeout``; one successful trial closes it, a failed one re-opens it.
+
+    With ``shared`` (the state and time another process last recorded for this breaker, e.g.
+    from the state database), a closed breaker adopts a newer ``open`` and an open one a newer
+    ``closed``, checked at most every ``sync_every`` seconds: N workers stop calling a failing
+    dependency when one of them has seen it fail, not after N x ``failure_threshold`` calls.
+    """
 
     name: str
     clock: Clock
     failure_threshold: int = 5
     reset_timeout: float = 30.0
     on_change: Callable[[str, str, str], None] | None = None
+    shared: Callable[[], tuple[str, float] | None] | None = None
+    sync_every: float = 1.0
     state: str = CLOSED
     failures: int = 0
     opened_at: float = 0.0
     _trial_out: bool = field(default=False, repr=False)
+    _changed_at: float = field(default=float("-inf"), repr=False)
+    _synced_at: float = field(default=float("-inf"), repr=False)
 
     def _move(self, to: str) -> None:
         before, self.state = self.state, to
+        self._changed_at = self.clock.now()
         if to == OPEN:
-            self.opened_at = self.clock.now()
+            self.opened_at = self._changed_at
         if self.on_change is not None and before != to:
             self.on_change(self.name, before, to)
 
+    def _sync(self) -> None:
+        """Adopt a newer open / closed state recorded elsewhere (not reported again)."""
+        now = self.clock.now()
+        if self.shared is None or now - self._synced_at < self.sync_every:
+            return
+        self._synced_at = now
+        seen = self.shared()
+        if seen is None or seen[1] <= self._changed_at:
+            return
+        state, at = seen
+        if state == OPEN and self.state == CLOSED:
+            self.state, self.opened_at, self._changed_at = OPEN, at, at
+        elif state == CLOSED and self.state != CLOSED:
+            self.state, self.failures, self._changed_at = CLOSED, 0, at
+            self._trial_out = False
+
     def allow(self) -> bool:
         """May a call go through now? (In half-open, only one trial at a time.)"""
+        self._sync()
         if self.state == OPEN:
             if self.clock.now() - self.opened_at < self.reset_timeout:
                 return False

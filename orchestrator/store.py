@@ -673,8 +673,13 @@ class OrchestratorStore:
             self.audit(conn, now, actor, f"approval.{decision}", run_id, reason, {"name": row.name})
             return str(row.name)
 
+    def breaker_state(self, name: str) -> tuple[str, float] | None:
+        """(state, changed_at) last saved for a breaker by any worker, or None."""
+        rows = self.rows("fm_breakers", equals={"name": name})
+        return (str(rows[0]["state"]), float(rows[0]["changed_at"])) if rows else None
+
     def save_breaker(self, name: str, state: str, now: float) -> None:
-        """Persist a breaker's state so the dashboard sees it."""
+        """Persist a breaker's state so the dashboard and the other workers see it."""
         with self.tx() as conn:
             conn.execute(sa.delete(breakers).where(breakers.c.name == name))
             conn.execute(sa.insert(breakers).values(name=name, state=state, changed_at=now))

@@ -188,3 +188,23 @@ def test_a_worker_whose_lease_was_taken_over_cannot_checkpoint(state_db: StateDb
     engine.store.save_step(Lease(run_id, "other-worker", fresh.lease_token), clock.now(), 30.0,
                            "flaky", status="ok", attempts=1, output="2", seq=1)  # fmt: skip
     assert engine.store.checkpoints(run_id)["flaky"]["output"] == "2"
+
+
+def test_a_breaker_opened_by_one_worker_holds_back_another(state_db: StateDb) -> None:
+    """Two engines (workers) on one state database: the second does not call a dependency
+    the first has just seen fail breaker_threshold times."""
+    first, clock = _engine(state_db, breaker_threshold=2, breaker_reset=60.0)
+    second = Engine(state_db.open(), clock=clock, seed=12, breaker_threshold=2,
+                    breaker_reset=60.0)  # fmt: skip
+    sample_flows.failures["flaky"] = 2
+    run_id = first.submit("retry_flow", {"x": 1})
+    assert first.run_once("w1") == run_id
+    clock.advance(10)
+    assert first.run_once("w1") == run_id  # second failure: open, saved
+    calls = len(sample_flows.calls)
+    clock.advance(10)
+    assert second.run_once("w2") == run_id
+    assert len(sample_flows.calls) == calls  # the second worker never called erp
+    assert second.breaker("erp").state == OPEN
+    assert second.store.checkpoints(run_id)["flaky"]["error_type"] == "CircuitOpenError"
+    second.store.close()

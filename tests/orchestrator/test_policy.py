@@ -52,3 +52,32 @@ def test_breaker_opens_half_opens_and_closes_by_the_clock() -> None:
     assert breaker.state == CLOSED
     assert changes == [(CLOSED, OPEN), (OPEN, HALF_OPEN), (HALF_OPEN, OPEN),
                        (OPEN, HALF_OPEN), (HALF_OPEN, CLOSED)]  # fmt: skip
+
+
+def test_breakers_of_two_workers_follow_each_other_through_the_shared_state() -> None:
+    """Worker A opens the breaker; worker B adopts it within sync_every, and A's close too."""
+    clock = VirtualClock()
+    db: dict[str, tuple[str, float]] = {}
+
+    def worker() -> CircuitBreaker:
+        return CircuitBreaker(
+            "erp", clock, failure_threshold=2, reset_timeout=30.0, sync_every=1.0,
+            on_change=lambda name, _a, to: db.__setitem__(name, (to, clock.now())),
+            shared=lambda: db.get("erp"),
+        )  # fmt: skip
+
+    a, b = worker(), worker()
+    assert b.allow()  # B synced now: nothing recorded yet
+    clock.advance(0.5)
+    a.record_failure()
+    a.record_failure()
+    assert a.state == OPEN and db["erp"] == (OPEN, clock.now())
+    assert b.allow()  # B checks the shared state at most once a second
+    clock.advance(0.5)
+    assert not b.allow() and b.state == OPEN  # adopted, without calling the dependency
+    assert b.retry_after() == pytest.approx(29.5)  # A's opening time, not B's
+    clock.advance(30)
+    assert a.allow() and a.state == HALF_OPEN
+    a.record_success()  # A's trial closes it
+    clock.advance(1)
+    assert b.allow() and b.state == CLOSED and b.failures == 0
