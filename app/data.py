@@ -203,6 +203,17 @@ def breakers() -> pd.DataFrame:
     return _epoch_columns(pd.DataFrame(engine_api().breakers()), ("changed_at",))
 
 
+def quarantined_segments() -> pd.DataFrame:
+    """Ingest segments ClickHouse kept refusing, set aside under <data dir>/wal/quarantine/."""
+    from dataclasses import asdict
+
+    from collectors.wal import quarantined
+
+    rows = [asdict(q) for q in quarantined(load_settings().data_dir / "wal")]
+    columns = ["signal", "segment", "bytes", "quarantined_at", "reason"]
+    return _epoch_columns(pd.DataFrame(rows, columns=columns), ("quarantined_at",))
+
+
 def _epoch_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
     for column in columns:
         if column in frame.columns:

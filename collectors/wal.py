@@ -21,7 +21,7 @@ from pathlib import Path
 from google.protobuf.internal.decoder import _DecodeVarint  # type: ignore[attr-defined]
 from google.protobuf.internal.encoder import _VarintBytes  # type: ignore[attr-defined]
 
-__all__ = ["Segment", "WriteAheadLog", "read_records"]
+__all__ = ["Quarantined", "Segment", "WriteAheadLog", "quarantined", "read_records"]
 
 logger = logging.getLogger(__name__)
 
@@ -164,3 +164,26 @@ class WriteAheadLog:
             self._fd = -1
             if self._written == 0 and self._path is not None:
                 self._path.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """A segment set aside under ``<wal>/quarantine/<signal>/``, with why."""
+
+    signal: str
+    segment: str
+    bytes: int
+    quarantined_at: float  # epoch seconds
+    reason: str
+
+
+def quarantined(wal_dir: Path) -> list[Quarantined]:
+    """The segments set aside under ``<wal_dir>/quarantine/``, oldest first."""
+    found = []
+    for segment in (wal_dir / "quarantine").glob(f"*/*{_SUFFIX}"):
+        reason = segment.with_suffix(".reason")
+        stamp = reason if reason.exists() else segment
+        text = reason.read_text(encoding="utf-8").strip() if reason.exists() else ""
+        found.append(Quarantined(segment.parent.name, segment.name, segment.stat().st_size,
+                                 stamp.stat().st_mtime, text))  # fmt: skip
+    return sorted(found, key=lambda q: q.quarantined_at)

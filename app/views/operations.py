@@ -1,4 +1,5 @@
-"""Operations: the dead-letter queue with audited replay, approvals, the audit log, breakers."""
+"""Operations: the dead-letter queue with audited replay, approvals, the audit log, breakers,
+and ingest segments set aside in quarantine."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ settings = frame.settings()
 can_replay = allowed(ctx.user, "dead_letter.replay")
 can_decide = allowed(ctx.user, "approval.decide")
 
-dead, approvals_tab, audit_tab, breakers_tab = st.tabs(
+# Quarantined ingest segments hold every tenant's data: only readers of all tenants see them.
+see_ingest = ctx.tenants is None
+dead, approvals_tab, audit_tab, breakers_tab, *ingest_tab = st.tabs(
     ["Dead letters", "Waiting approvals", "Audit log", "Circuit breakers"]
+    + (["Ingest quarantine"] if see_ingest else [])
 )
 
 with dead:
@@ -103,3 +107,15 @@ with breakers_tab:
         st.caption("No circuit breaker has changed state yet.")
     else:
         st.dataframe(breakers, hide_index=True, width="stretch")
+
+for tab in ingest_tab:
+    with tab:
+        segments = data.quarantined_segments()
+        if segments.empty:
+            st.success("No ingest segment is quarantined: everything received is stored.")
+        else:
+            st.warning(f"{len(segments)} WAL segment(s) ClickHouse kept refusing for their "
+                       "content were set aside; later data went in.")  # fmt: skip
+            st.dataframe(segments, hide_index=True, width="stretch")
+            st.caption("To retry one after fixing the cause, move it back into "
+                       "`<data dir>/wal/<signal>/` and restart the collectors.")  # fmt: skip

@@ -13,6 +13,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from collectors import otlp
 from collectors.pipeline import Pipeline
+from collectors.wal import quarantined
 from models.db import Store
 from models.errors import BackpressureError, IngestError
 from tests.collectors.conftest import ingest_settings, rows
@@ -253,3 +254,6 @@ def test_a_segment_the_store_always_refuses_is_quarantined_and_the_rest_goes_in(
     # At least the 2 allowed, then once more after the later segment went in.
     assert int(reason.split(" attempts:")[0]) >= 3
     assert not list((tmp_path / "data" / "wal" / "logs").glob(segment.name))
+    [listed] = quarantined(tmp_path / "data" / "wal")
+    assert (listed.signal, listed.segment) == ("logs", segment.name)
+    assert listed.bytes == segment.stat().st_size and listed.reason == reason.strip()

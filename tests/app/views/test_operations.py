@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app.users import add_user
+from collectors.wal import WriteAheadLog
 from orchestrator.api import OrchestratorAPI
 from orchestrator.store import OrchestratorStore
 from tests.app.conftest import MAIN, open_app, texts
@@ -80,6 +81,7 @@ def test_a_tenant_limited_engineer_sees_only_their_dead_letters(
     assert "corr-dead-1" not in texts(app)
     waiting = [s for s in app.selectbox if s.label == "Decide on"]
     assert not waiting  # the waiting approval belongs to tenant-a
+    assert "Ingest quarantine" not in [t.label for t in app.tabs]  # every tenant's data
 
 
 def test_approve_a_waiting_run_is_audited(engine_world: EngineWorld, tmp_path: Path) -> None:
@@ -95,3 +97,24 @@ def test_no_dead_letters(world: object) -> None:
     app = open_app("operations")
     assert not app.exception
     assert "No dead letters match" in texts(app)
+
+
+def test_quarantined_ingest_segments_are_listed_with_their_reason(
+    world: object, tmp_path: Path
+) -> None:
+    app = open_app("operations")
+    assert "Ingest quarantine" in [t.label for t in app.tabs]  # a reader of every tenant
+    assert "No ingest segment is quarantined" in texts(app)
+    wal = WriteAheadLog(tmp_path / "data" / "wal" / "logs")
+    wal.append(b"\x0a\x00", 1)
+    segment = wal.seal()
+    assert segment is not None
+    wal.quarantine(segment.path, "3 attempts: Code: 469. Constraint violated (VIOLATED_CONSTRAINT)")
+    wal.close()
+    app = open_app("operations")
+    assert not app.exception
+    table = next(d.value for d in app.dataframe if "segment" in d.value.columns)
+    assert list(table["segment"]) == [segment.path.name]
+    assert list(table["signal"]) == ["logs"]
+    assert "VIOLATED_CONSTRAINT" in table["reason"].iloc[0]
+    assert "1 WAL segment(s)" in texts(app)
