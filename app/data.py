@@ -165,7 +165,7 @@ def health_totals(summary: pd.DataFrame, start: datetime, end: datetime) -> tota
 def engine_api() -> OrchestratorAPI:
     """The orchestrator API on the configured state database (one per process); replays
     send their ``dlq.replayed`` event to the receiver (see audit_telemetry)."""
-    from app.cli.orchestrator import audit_telemetry
+    from app.telemetry import audit_telemetry
 
     settings = load_settings()
     return OrchestratorAPI.from_settings(settings, telemetry=audit_telemetry(settings))

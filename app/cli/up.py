@@ -31,7 +31,7 @@ def build_services(settings: Settings, store: Store, *, demo: bool) -> list[Serv
     """The components this process runs besides the dashboard, in start order."""
     services: list[Service] = []
     services.extend(build_receivers(settings, store))
-    from app.cli.orchestrator import telemetry_for
+    from app.telemetry import telemetry_for
     from orchestrator.service import OrchestratorService
 
     pipeline = next((s for s in services if hasattr(s, "submit")), None)
