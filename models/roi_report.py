@@ -13,7 +13,7 @@ from models.baselines import load_baselines
 from models.before_after import Comparison, compare_before_after
 from models.costs import attributed_costs
 from models.db import Store, concurrently
-from models.roi import VolumeBucket, payback_days, roi_figures
+from models.roi import Baseline, VolumeBucket, payback_days, roi_figures
 from models.tenancy import tenant_params, utc
 
 __all__ = ["BEFORE_AFTER_METRICS", "before_after", "roi_daily", "roi_report"]
@@ -53,6 +53,19 @@ def _daily_costs(
     return costs
 
 
+def _inputs(
+    store: Store, start: datetime, end: datetime, bucket: str, workflow: str, policy: str,
+    weights: Mapping[str, str] | None, tenants: Sequence[str] | None,
+) -> tuple[list[VolumeBucket], list[Baseline], dict[tuple[str, datetime], Decimal]]:  # fmt: skip
+    """Volumes per hour/day, baseline versions and attributed daily cost, read at once."""
+    volumes, baselines, costs = concurrently(
+        lambda: _volumes(store, start, end, bucket, workflow, tenants),
+        lambda: load_baselines(store, workflow),
+        lambda: _daily_costs(store, start, end, policy, weights, tenants),
+    )
+    return volumes, baselines, costs
+
+
 def roi_report(
     store: Store,
     start: datetime,
@@ -65,10 +78,8 @@ def roi_report(
 ) -> pd.DataFrame:
     """One row per (workflow, baseline_version): volume, excluded_runs, hours_saved, manual_cost_avoided, platform_cost, net_savings, roi_percent, estimated_savings, actual_savings, currency, period_start, period_end."""
     start, end = utc(start), utc(end)
-    volumes, baselines, costs = concurrently(
-        lambda: _volumes(store, start, end, "hour", workflow, tenants),
-        lambda: load_baselines(store, workflow),
-        lambda: _daily_costs(store, start, end, policy, weights, tenants),
+    volumes, baselines, costs = _inputs(
+        store, start, end, "hour", workflow, policy, weights, tenants
     )
     figures = roi_figures(
         volumes, baselines,
@@ -99,10 +110,8 @@ def roi_daily(
 ) -> tuple[pd.DataFrame, int | None]:
     """(frame of day, workflow, baseline_version, manual_cost_avoided, platform_cost, net_savings, cumulative_net; payback days over all workflows shown)."""
     start, end = utc(start), utc(end)
-    volumes, baselines, costs = concurrently(
-        lambda: _volumes(store, start, end, "day", workflow, tenants),
-        lambda: load_baselines(store, workflow),
-        lambda: _daily_costs(store, start, end, policy, weights, tenants),
+    volumes, baselines, costs = _inputs(
+        store, start, end, "day", workflow, policy, weights, tenants
     )
     days = sorted({v.start for v in volumes} | {m for (_, m) in costs if start <= m < end})
     rows = []
