@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from models.db import Store
+from models.kpi import KPI_COLUMNS
 
 SPAN_COLUMNS = [
     "Timestamp",
@@ -137,25 +138,6 @@ def run(
     return trace_id
 
 
-EVENT_COLUMNS = [
-    "event_id",
-    "ts",
-    "kpi",
-    "value",
-    "amount",
-    "currency",
-    "entity_type",
-    "entity_id",
-    "correlation_id",
-    "trace_id",
-    "workflow",
-    "tenant_id",
-    "product_line",
-    "attributes",
-    "schema_version",
-]
-
-
 def kpi_event(
     store: Store,
     ts: datetime,
@@ -191,7 +173,7 @@ def kpi_event(
                 1,
             ]
         ],
-        EVENT_COLUMNS,
+        list(KPI_COLUMNS),
     )
 
 
