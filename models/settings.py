@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from models.errors import SettingsError
+from models.retention import DEFAULT_RETENTION, parse_retention
 
 __all__ = [
     "PLATFORM_TENANT",
@@ -343,6 +344,15 @@ class Settings:
     cache_ttl_seconds: int = _setting(
         "FLOWMETER_CACHE_TTL_SECONDS", 30, _positive_int, "Dashboard query cache lifetime."
     )
+    retention_days: dict[str, int] = _setting(
+        "FLOWMETER_RETENTION_DAYS",
+        dict(DEFAULT_RETENTION),
+        parse_retention,
+        "Days each table keeps, as `group=days,...` (groups: `traces`, `logs`, `metrics`, "
+        "`rollups`, `business`, `costs`) or `table=days` (a table's own entry wins); 0 or "
+        "absent keeps forever. Applied as TTLs at every start and by `flowmeter retention "
+        "apply`. Setting the variable replaces the whole default.",
+    )
 
     @property
     def clickhouse_dsn(self) -> str:
@@ -367,6 +377,8 @@ def _shown_default(default: Any) -> str:
         return ""
     if isinstance(default, tuple):
         return ",".join(default)
+    if isinstance(default, dict):
+        return ",".join(f"{key}={value}" for key, value in default.items())
     return str(default)
 
 
