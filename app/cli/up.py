@@ -46,6 +46,13 @@ def build_services(settings: Settings, store: Store, *, demo: bool) -> list[Serv
         from models.usage_costs import UsageCostJob
 
         services.append(UsageCostJob(store, load_price_list(settings.pricing_file)))
+    if settings.smtp_url or settings.report_webhook_url:
+        from app.reports.service import ReportService
+        from orchestrator.api import OrchestratorAPI
+
+        services.append(
+            ReportService(settings, store, engine=lambda: OrchestratorAPI.from_settings(settings))
+        )
     return services
 
 
