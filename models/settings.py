@@ -460,6 +460,38 @@ class Settings:
         _http_url,
         "Also POST each scheduled report's figures as JSON here (digest and chargeback).",
     )
+    alert_rules_file: Path | None = _setting(
+        "FLOWMETER_ALERT_RULES_FILE",
+        None,
+        _optional_path,
+        "TOML alert rules (see `flowmeter alerts check`). Unset: no alerting (with `up "
+        "--demo`: the demo's rules).",
+    )
+    alertmanager_url: str = _setting(
+        "FLOWMETER_ALERTMANAGER_URL",
+        "",
+        _http_url,
+        "Alertmanager to push alerts to (API v2), e.g. `http://127.0.0.1:9093`: the "
+        "recommended router (grouping, silences, inhibition, routing).",
+    )
+    alert_webhook_url: str = _setting(
+        "FLOWMETER_ALERT_WEBHOOK_URL",
+        "",
+        _http_url,
+        "Generic webhook for alerts, sent Alertmanager's webhook payload (version 4) unchanged.",
+    )
+    alert_slack_url: str = _setting(
+        "FLOWMETER_ALERT_SLACK_URL",
+        "",
+        _http_url,
+        "Slack-compatible incoming webhook for alerts.",
+    )
+    alert_email_to: tuple[str, ...] = _setting(
+        "FLOWMETER_ALERT_EMAIL_TO",
+        (),
+        _addresses,
+        "Recipients of alert e-mails (through FLOWMETER_SMTP_URL).",
+    )
     retention_days: dict[str, int] = _setting(
         "FLOWMETER_RETENTION_DAYS",
         dict(DEFAULT_RETENTION),
@@ -545,7 +577,14 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         raise SettingsError("FLOWMETER_TLS_CERT and FLOWMETER_TLS_KEY must be set together")
     if settings.tls_client_ca is not None and settings.tls_cert is None:
         raise SettingsError("FLOWMETER_TLS_CLIENT_CA needs FLOWMETER_TLS_CERT and _KEY")
-    for path_field in ("tls_cert", "tls_key", "tls_client_ca", "users_file", "pricing_file"):
+    for path_field in (
+        "tls_cert",
+        "tls_key",
+        "tls_client_ca",
+        "users_file",
+        "pricing_file",
+        "alert_rules_file",
+    ):
         path = getattr(settings, path_field)
         if path is not None and not path.is_file():
             env_name = Settings.__dataclass_fields__[path_field].metadata["env"]
