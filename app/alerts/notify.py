@@ -17,9 +17,26 @@ from models.alerts.history import alert_labels
 from models.alerts.rules import Rule
 from models.alerts.state import AlertState
 
-__all__ = ["AlertView", "alertmanager_alert", "slack_payload", "view_of", "webhook_v4"]
+__all__ = [
+    "AlertView",
+    "alert_labels",
+    "alertmanager_alert",
+    "slack_payload",
+    "view_of",
+    "webhook_v4",
+]
 
 _ZERO = "0001-01-01T00:00:00Z"
+# The dashboard page an alert links to (System Health unless the measure is about money).
+PAGES = {
+    "budget_burn": "costs",
+    "net_savings": "roi",
+    "roi_percent": "roi",
+    "savings_drift_percent": "roi",
+    "cost_per_transaction_vs_baseline": "roi",
+    "kpi_events": "roi",
+    "kpi_amount": "roi",
+}
 _TEMPLATES = SandboxedEnvironment(autoescape=False)
 
 
@@ -54,22 +71,27 @@ def _render(template: str, values: Mapping[str, Any]) -> str:
 
 
 def generator_url(dashboard_url: str, rule: Rule, group: Mapping[str, str], now: datetime) -> str:
-    """A link that opens System Health on the alert's workflow, tenant and period."""
+    """A link that opens the alert's page on its workflow, tenant and period."""
     if not dashboard_url:
         return ""
     start, end = window_of(rule, now)
     params = {"from": start.date().isoformat(), "to": end.date().isoformat()}
+    page = PAGES.get(rule.measure, "health")
     for key in ("workflow", "tenant", "product_line"):
         value = group.get(key) or rule.filters.get(key)
         if value:
             params[key] = value
-    return f"{dashboard_url.rstrip('/')}/health?{urlencode(params)}"
+    return f"{dashboard_url.rstrip('/')}/{page}?{urlencode(params)}"
 
 
 def view_of(
-    rule: Rule, state: AlertState, now: datetime, *, dashboard_url: str = "",
+    rule: Rule,
+    state: AlertState,
+    now: datetime,
+    *,
+    dashboard_url: str = "",
     context: Mapping[str, str] | None = None,
-) -> AlertView:  # fmt: skip
+) -> AlertView:
     """The alert of a firing (or just resolved) group."""
     labels = alert_labels(rule, state.group)
     value = "" if state.value is None else f"{state.value:.6g}"
@@ -87,10 +109,13 @@ def view_of(
     # leave it firing forever in Alertmanager.
     ends = now if resolved else now + 3 * max(rule.interval, timedelta(seconds=30))
     return AlertView(
-        status="resolved" if resolved else "firing", labels=labels, annotations=annotations,
-        starts_at=state.fired_at or state.since or now, ends_at=ends,
+        status="resolved" if resolved else "firing",
+        labels=labels,
+        annotations=annotations,
+        starts_at=state.fired_at or state.since or now,
+        ends_at=ends,
         generator_url=generator_url(dashboard_url, rule, state.group, now),
-    )  # fmt: skip
+    )
 
 
 def alertmanager_alert(view: AlertView) -> dict[str, Any]:

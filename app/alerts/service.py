@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from app.alerts import notify
 from app.delivery import (
@@ -20,7 +21,8 @@ from app.delivery import (
     WebhookChannel,
     deliver,
 )
-from models.alerts.evaluate import evaluate_rule
+from models.alerts.context import affected_runs
+from models.alerts.evaluate import evaluate_rule, window_of
 from models.alerts.history import load_states, record_transitions, save_states
 from models.alerts.measures import MeasureContext
 from models.alerts.rules import Rule
@@ -69,10 +71,13 @@ class AlertService:
         self.by_name = {rule.name: rule for rule in self.rules}
         self.clock, self.sleep = clock, sleep
         self.context = MeasureContext(
-            store, slo_success_target=settings.slo_success_target,
-            policy=settings.cost_allocation_policy, weights=dict(settings.cost_allocation_weights),
-        )  # fmt: skip
+            store,
+            slo_success_target=settings.slo_success_target,
+            policy=settings.cost_allocation_policy,
+            weights=dict(settings.cost_allocation_weights),
+        )
         self.states: dict[str, AlertState] | None = None
+        self.contexts: dict[str, dict[str, str]] = {}  # fingerprint -> business annotations
         self.next_due: dict[str, datetime] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -118,13 +123,24 @@ class AlertService:
             t.fingerprint for t in changed if t.after == "resolved" and t.before == "firing"
         }
         shown = active + [s for s in states if s.fingerprint in resolved]
-        views = [notify.view_of(rule, s, now, dashboard_url=url) for s in shown]
+        for state in shown:
+            if state.fingerprint not in self.contexts:
+                self.contexts[state.fingerprint] = self._business_context(rule, state, now)
+        views = [
+            notify.view_of(rule, s, now, dashboard_url=url, context=self.contexts[s.fingerprint])
+            for s in shown
+        ]
         if self.settings.alertmanager_url and views:
             payload = {"alerts": [notify.alertmanager_alert(v) for v in views]}
             key = f"alertmanager:{rule.name}:{now.isoformat()}"
             channel = AlertmanagerChannel(self.settings.alertmanager_url)
-            [outcome] = deliver(Notification(key, "", "", payload=payload), [channel],
-                                kind="alert", retry=_RESEND, sleep=self.sleep)  # fmt: skip
+            [outcome] = deliver(
+                Notification(key, "", "", payload=payload),
+                [channel],
+                kind="alert",
+                retry=_RESEND,
+                sleep=self.sleep,
+            )
             if outcome.status != "sent":
                 logger.warning("Alertmanager did not take %s: %s", rule.name, outcome.error)
         news = {
@@ -134,10 +150,34 @@ class AlertService:
             transition = news.get(state.fingerprint)
             if transition is None:
                 continue  # still firing: Alertmanager was told again, the others were told once
-            view = notify.view_of(rule, state, now, dashboard_url=url)
+            view = next(v for v in views if v.labels == notify.alert_labels(rule, state.group))
             self._send_direct(
                 view, f"alert:{state.fingerprint}:{transition.after}:{now.isoformat()}"
             )
+
+    def _business_context(self, rule: Rule, state: AlertState, now: datetime) -> dict[str, str]:
+        """Affected runs, entities, money at risk and example links, as annotations."""
+        start, end = window_of(rule, now)
+        try:
+            found = affected_runs(self.store, rule, state.group, start, end)
+        except Exception:  # context is a courtesy: an alert goes out without it
+            logger.exception("business context of %s could not be read", rule.name)
+            return {}
+        if found is None:
+            return {}
+        context = {"affected_runs": str(found.runs), "affected_entities": str(found.entities)}
+        if found.money_at_risk:
+            context["money_at_risk"] = "; ".join(
+                f"{currency} {amount:,.2f}" for currency, amount in found.money_at_risk.items()
+            )
+        if found.examples:
+            context["example_correlation_ids"] = ", ".join(found.examples)
+            base = self.settings.dashboard_url
+            if base:
+                context["example_links"] = " ".join(
+                    f"{base}/traces?correlation={quote(c)}" for c in found.examples
+                )
+        return context
 
     def _send_direct(self, view: notify.AlertView, key: str) -> None:
         for kind, channel in direct_channels(self.settings):
@@ -151,8 +191,13 @@ class AlertService:
                 else None
             )
             subject = f"[{view.status.upper()}] {view.labels.get('alertname', '')}"
-            message = Notification(key, subject, notify.email_text([view]), payload=payload,
-                                   tenant=view.labels.get("tenant", ""))  # fmt: skip
+            message = Notification(
+                key,
+                subject,
+                notify.email_text([view]),
+                payload=payload,
+                tenant=view.labels.get("tenant", ""),
+            )
             self._pending.append(
                 self._senders.submit(
                     deliver,

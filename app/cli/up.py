@@ -14,6 +14,8 @@ from pathlib import Path
 
 import click
 
+from app.alerts.rules_file import configured_rules
+from app.alerts.service import AlertService
 from app.exposure import check_exposure, oidc_configured
 from app.users import load_users
 from collectors.service import build_receivers
@@ -46,6 +48,9 @@ def build_services(settings: Settings, store: Store, *, demo: bool) -> list[Serv
         from models.usage_costs import UsageCostJob
 
         services.append(UsageCostJob(store, load_price_list(settings.pricing_file)))
+    rules = configured_rules(settings, demo=demo)
+    if rules:
+        services.append(AlertService(settings, store, rules))
     if settings.smtp_url or settings.report_webhook_url:
         from app.reports.service import ReportService
         from orchestrator.api import OrchestratorAPI

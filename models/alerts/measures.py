@@ -127,10 +127,12 @@ def _slo_burn(ctx: MeasureContext, rule: Rule, start: datetime, end: datetime) -
     }
 
 
-def _gauge(metric: str, transform: Callable[[float], float]) -> Callable[..., Values]:
+def _gauge(metric: str, label: str, transform: Callable[[float], float]) -> Callable[..., Values]:
     def read(ctx: MeasureContext, rule: Rule, start: datetime, end: datetime) -> Values:
         frame = health.gauges(ctx.store, start, end, tenants=_tenants(rule))
         frame = frame[frame["metric"] == metric]
+        if label in rule.filters:
+            frame = frame[frame["label"] == rule.filters[label]]
         if frame.empty:
             return {}
         if rule.group_by:
@@ -238,6 +240,10 @@ def _budget_burn(ctx: MeasureContext, rule: Rule, start: datetime, end: datetime
     for key in ("tenant", "product_line", "workflow"):
         if key in rule.filters and key in frame.columns:
             frame = frame[frame[key] == rule.filters[key]]
+    if rule.currency:
+        frame = frame[frame["currency"] == rule.currency]
+    elif frame["currency"].nunique() > 1:
+        raise ValueError(f"costs are in {', '.join(sorted(set(frame['currency'])))}: set currency")
     assert rule.budget is not None
     budget = float(rule.budget)
     if rule.group_by:
@@ -280,20 +286,20 @@ MEASURES: dict[str, Measure] = {
         Measure(
             "dead_letter_depth",
             "Dead letters waiting (latest gauge).",
-            ("label",),
-            _gauge("flowmeter.dlq.depth", float),
+            ("workflow",),
+            _gauge("flowmeter.dlq.depth", "workflow", float),
         ),
         Measure(
             "queue_lag_seconds",
             "Oldest queued run's wait (latest gauge).",
-            ("label",),
-            _gauge("flowmeter.queue.lag", float),
+            ("queue",),
+            _gauge("flowmeter.queue.lag", "queue", float),
         ),
         Measure(
             "breaker_open",
             "1 when a circuit breaker is open.",
-            ("label",),
-            _gauge("flowmeter.breaker.state", lambda v: 1.0 if v >= 2 else 0.0),
+            ("breaker",),
+            _gauge("flowmeter.breaker.state", "breaker", lambda v: 1.0 if v >= 2 else 0.0),
         ),
         Measure("kpi_events", "KPI events in the window.", ("kpi",), _kpi("events")),
         Measure(

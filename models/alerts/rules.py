@@ -125,6 +125,7 @@ class Rule:
     annotations: Mapping[str, str] = field(default_factory=dict)
     runbook_url: str = ""
     budget: Decimal | None = None
+    currency: str = ""  # budget_burn: count only costs in this currency
     line: int = 0  # where the rule starts in its file
 
     @property
@@ -142,6 +143,7 @@ class Rule:
                 self.keep_firing_for,
                 self.no_data,
                 self.budget,
+                self.currency,
             )
         )
         return hashlib.sha256(text.encode()).hexdigest()[:12]
@@ -182,6 +184,7 @@ _KNOWN = {
     "annotations",
     "runbook_url",
     "budget",
+    "currency",
 }
 
 
@@ -259,6 +262,10 @@ def _rule(raw: Mapping[str, Any], measures: Mapping[str, Any]) -> Rule:
         values["annotations"] = _text_map(raw.get("annotations", {}), "annotations")
         values["severity"] = str(raw.get("severity", "warning"))
         values["runbook_url"] = str(raw.get("runbook_url", ""))
+        currency = str(raw.get("currency", ""))
+        if currency and not re.fullmatch(r"[A-Z]{3}", currency):
+            raise _FieldError("currency", "currency must be an ISO 4217 code like EUR")
+        values["currency"] = currency
         if "budget" in raw:
             try:
                 values["budget"] = Decimal(str(raw["budget"]))

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from app.alerts.service import AlertService
+from models.alerts.evaluate import window_of
 from models.alerts.history import history, load_states
 from models.alerts.measures import MEASURES
 from models.alerts.rules import parse_rules
 from models.db import Store
 from models.settings import load_settings
 from tests.app.alerts.conftest import Alertmanager
-from tests.builders import run
+from tests.builders import kpi_event, run
 from tests.sinks import smtp_server, webhook_sink
 
 RULES = """
@@ -33,7 +35,12 @@ NOW = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)
 
 
 def _dead_letter(store: Store, at: datetime, workflow: str = "invoice") -> None:
-    run(store, at.replace(tzinfo=None), workflow, tenant="acme", outcome="dead_lettered")
+    """A dead-lettered run whose invoice (EUR 2,500) is what is at risk."""
+    moment = at.replace(tzinfo=None)
+    run(store, moment, workflow, tenant="acme", outcome="dead_lettered",
+        correlation="inv-dead-1", entity="INV-1")  # fmt: skip
+    kpi_event(store, moment, "invoice_received", amount=Decimal("2500.00"), currency="EUR",
+              workflow=workflow, correlation="inv-dead-1", entity="INV-1")  # fmt: skip
 
 
 def _service(store: Store, **env: str) -> AlertService:
@@ -44,35 +51,47 @@ def _service(store: Store, **env: str) -> AlertService:
 def test_a_dead_letter_fires_in_alertmanager_with_a_link_back_and_resolves(
     store: Store, alertmanager: Alertmanager
 ) -> None:
-    _dead_letter(store, NOW - timedelta(minutes=5))
+    # Alertmanager keeps real time (endsAt), so this test evaluates at the real now.
+    now = datetime.now(UTC)
+    _dead_letter(store, now - timedelta(minutes=5))
     service = _service(store, FLOWMETER_ALERTMANAGER_URL=alertmanager.url)
-    [transition] = service.evaluate(NOW)
+    [transition] = service.evaluate(now)
     assert (transition.before, transition.after, transition.value) == ("inactive", "firing", 1.0)
     [alert] = alertmanager.wait_for(lambda alerts: len(alerts) == 1)
     assert alert["labels"] == {"alertname": "dead letters", "severity": "page",
                                "team": "billing", "workflow": "invoice"}  # fmt: skip
     assert alert["annotations"]["summary"] == "1 dead letter(s) in invoice"
     assert alert["annotations"]["runbook_url"] == "https://runbooks.example.com/dlq"
+    start, end = window_of(service.rules[0], now)
     assert alert["generatorURL"] == (
-        "https://fm.example.com/health?from=2026-12-02&to=2026-12-02&workflow=invoice"
+        f"https://fm.example.com/health?from={start.date()}&to={end.date()}&workflow=invoice"
     )
     assert alert["status"]["state"] == "active"
+    # Business context: the runs behind it, the money on them, examples to open.
+    notes = alert["annotations"]
+    assert (notes["affected_runs"], notes["affected_entities"]) == ("1", "1")
+    assert notes["money_at_risk"] == "EUR 2,500.00"
+    assert notes["example_correlation_ids"] == "inv-dead-1"
+    assert notes["example_links"] == "https://fm.example.com/traces?correlation=inv-dead-1"
 
     # A restart: the new evaluator loads the state, re-sends the firing alert, records nothing.
     again = _service(store, FLOWMETER_ALERTMANAGER_URL=alertmanager.url)
-    assert again.evaluate(NOW + timedelta(minutes=1)) == []
+    assert again.evaluate(datetime.now(UTC), force=True) == []
     assert len(alertmanager.alerts()) == 1
 
-    # Twenty minutes later the dead letter is out of the window: resolved, endsAt now.
-    [resolved] = again.evaluate(NOW + timedelta(minutes=21))
+    # The dead letter's spans are gone (retention, say): no data, so the alert resolves.
+    for table in ("otel_traces", "span_stats_1m", "span_stats_1h", "span_stats_1d"):
+        store.ddl(f"TRUNCATE TABLE {table}")
+    [resolved] = again.evaluate(datetime.now(UTC), force=True)
     assert (resolved.before, resolved.after) == ("firing", "resolved")
     alertmanager.wait_for(lambda alerts: alerts == [])
-    changes = history(store, start=NOW - timedelta(hours=1))
+    assert alertmanager.alerts() == []
+    changes = history(store, start=now - timedelta(hours=1))
     assert [(h["before"], h["after"]) for h in changes] == [
         ("firing", "resolved"), ("inactive", "firing"),
     ]  # fmt: skip
     assert {h["tenant"] for h in changes} == {""}  # grouped by workflow: platform-wide
-    assert history(store, start=NOW - timedelta(hours=1), tenants=["acme"]) == []
+    assert history(store, start=now - timedelta(hours=1), tenants=["acme"]) == []
 
 
 def test_direct_channels_get_the_v4_payload_and_email_once(
