@@ -45,14 +45,29 @@ def test_a_good_file_parses_with_defaults() -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (('measure = "budget_burn"', 'measure = "budget_brun"'), "rules:16: rule 2: unknown measure 'budget_brun'"),
-        (('condition = "> 0.8"', 'condition = "about 0.8"'), "rules:18: rule 2: condition: 'about 0.8'"),
-        (('window = "15m"', 'window = "15 minutes"'), "rules:6: rule 1: window: '15 minutes' is not a duration"),
-        (('group_by = ["workflow"]', 'group_by = ["kpi"]'), "rules:8: rule 1: group_by takes at most one of"),
+        (
+            ('measure = "budget_burn"', 'measure = "budget_brun"'),
+            "rules:16: rule 2: unknown measure 'budget_brun'",
+        ),
+        (
+            ('condition = "> 0.8"', 'condition = "about 0.8"'),
+            "rules:18: rule 2: condition: 'about 0.8'",
+        ),
+        (
+            ('window = "15m"', 'window = "15 minutes"'),
+            "rules:6: rule 1: window: '15 minutes' is not a duration",
+        ),
+        (
+            ('group_by = ["workflow"]', 'group_by = ["kpi"]'),
+            "rules:8: rule 1: group_by takes at most one of",
+        ),
         (('budget = "5000.00"\n', ""), "rules:14: rule 2: budget_burn needs budget"),
         (('for = "2m"', 'fro = "2m"'), "rules:9: rule 1: unknown field 'fro'"),
-        (('name = "budget"', 'name = "dead letters"'), "rules:14: rule 2: name 'dead letters' is already used on line 3"),
-        (("[[rule]]\nname = \"budget\"", "[[rule]\nname = \"budget\""), "rules: "),
+        (
+            ('name = "budget"', 'name = "dead letters"'),
+            "rules:14: rule 2: name 'dead letters' is already used on line 3",
+        ),
+        (('[[rule]]\nname = "budget"', '[[rule]\nname = "budget"'), "rules: "),
     ],
 )
 def test_mistakes_name_the_line_and_the_field(edit: tuple[str, str], message: str) -> None:
