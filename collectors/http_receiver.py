@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import uvicorn
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -287,7 +287,7 @@ class HttpReceiver:
                     403,
                 )
         payload = await run_in_threadpool(generate_latest, self.pipeline.metrics.registry)
-        return Response(payload, 200, media_type=CONTENT_TYPE_LATEST)
+        return Response(payload, 200, media_type=CONTENT_TYPE_PLAIN_0_0_4)
 
     async def _healthz(self, request: Request) -> Response:
         return PlainTextResponse("ok", 200)
