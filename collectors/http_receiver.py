@@ -37,7 +37,13 @@ from collectors import otlp
 from collectors.kpi_store import write_kpi_events
 from collectors.metrics import pipeline_figures, refusal_reason
 from collectors.pipeline import Pipeline
-from models.errors import BackpressureError, IngestError, KpiContractError, StoreError
+from models.errors import (
+    BackpressureError,
+    IngestError,
+    KpiContractError,
+    ReceiverBusyError,
+    StoreError,
+)
 from models.kpi import parse_kpi_batch
 from models.settings import PLATFORM_TENANT, Settings
 
@@ -46,7 +52,6 @@ __all__ = ["HttpReceiver", "bearer_tenant"]
 logger = logging.getLogger(__name__)
 
 STORE_RETRY_AFTER_SECONDS = 5  # POST /v1/kpi while the store refuses writes (503)
-BUSY_RETRY_AFTER_SECONDS = 1  # more than FLOWMETER_HTTP_MAX_CONCURRENT requests in flight
 
 
 def token_owner(tokens: Mapping[str, str], authorization: str | None) -> str | None:
@@ -156,10 +161,9 @@ class HttpReceiver:
         """Take an ingest slot or refuse with 503: requests beyond the limit never queue."""
         limit = self.settings.http_max_concurrent
         if self._in_flight >= limit:
-            raise IngestError(
+            raise ReceiverBusyError(
                 f"the receiver is busy: {limit} requests in flight "
-                f"(FLOWMETER_HTTP_MAX_CONCURRENT); retry later",
-                503,
+                f"(FLOWMETER_HTTP_MAX_CONCURRENT); retry later"
             )
         self._in_flight += 1
 
@@ -199,14 +203,12 @@ class HttpReceiver:
     def _error(self, reply_type: str, exc: IngestError, signal: str = "") -> Response:
         if signal:
             self.pipeline.metrics.refused(signal, "http", refusal_reason(exc))
-        if exc.status >= 500:
+        if exc.status >= 500 and not isinstance(exc, ReceiverBusyError):  # busy: counted only
             logger.error("ingest refused with %d: %s", exc.status, exc)
         payload, media = otlp.error_body(reply_type, exc.status, str(exc))
         headers = {}
-        if isinstance(exc, BackpressureError):
+        if isinstance(exc, BackpressureError | ReceiverBusyError):
             headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
-        elif exc.status == 503 and "FLOWMETER_HTTP_MAX_CONCURRENT" in str(exc):
-            headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
         elif exc.status == 503:
             headers["Retry-After"] = str(STORE_RETRY_AFTER_SECONDS)
         if exc.status == 401:

@@ -35,7 +35,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from collectors import otlp
-from models.errors import BackpressureError, IngestError
+from models.errors import BackpressureError, IngestError, ReceiverBusyError
 
 if TYPE_CHECKING:
     from collectors.pipeline import Pipeline
@@ -60,6 +60,8 @@ def refusal_reason(exc: IngestError) -> str:
     """The ``reason`` label of a refused request: a small fixed set, never the message."""
     if isinstance(exc, BackpressureError):
         return "buffer_full"
+    if isinstance(exc, ReceiverBusyError):
+        return "busy"
     return _REASONS.get(exc.status, "invalid" if exc.status < 500 else "unavailable")
 
 

@@ -387,6 +387,10 @@ def test_requests_over_the_concurrency_limit_get_503_with_retry_after(
         assert first.result().status_code == 200
     again = requests.post(url, data=_span_request(span_id=b"\x05" * 8), headers=PB, timeout=10)
     assert again.status_code == 200
+    metrics = requests.get(_url(http, "/metrics"), timeout=10).text
+    for signal in ("traces", "kpi"):
+        line = f'flowmeter_ingest_refused_requests_total{{reason="busy",signal="{signal}",transport="http"}} 1.0'
+        assert line in metrics
 
 
 def test_token_lookup_compares_against_every_token() -> None:
