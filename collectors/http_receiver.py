@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from collectors import otlp
 from collectors.kpi_store import write_kpi_events
+from collectors.limits import screen_kpi_batch
 from collectors.pipeline import Pipeline
 from models.errors import BackpressureError, IngestError, KpiContractError, StoreError
 from models.kpi import parse_kpi_batch
@@ -178,6 +179,7 @@ class HttpReceiver:
             events, rejections = parse_kpi_batch(
                 body, tenant=tenant, max_events=self.settings.kpi_max_events
             )
+            events, rejections = screen_kpi_batch(events, rejections)  # values vs columns
             redactor = self.pipeline.redactor
             events = [
                 e.model_copy(update={"attributes": redactor.apply(dict(e.attributes))})

@@ -16,14 +16,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from models.kpi import KpiEvent
+from models.kpi import KpiEvent, KpiRejection
 
 __all__ = [
     "MAX_DATETIME64_NS",
     "MAX_DATETIME_NS",
     "Refusals",
+    "kpi_event_problem",
     "screen",
-    "screen_kpi_events",
+    "screen_kpi_batch",
 ]
 
 # DateTime64(9) is an Int64 of nanoseconds: its last instant is 2262-04-11T23:47:16.854775807Z.
@@ -282,14 +283,20 @@ def kpi_event_problem(event: KpiEvent) -> str | None:
     return None
 
 
-def screen_kpi_events(events: list[KpiEvent]) -> tuple[list[KpiEvent], list[tuple[int, str]]]:
-    """The events that can be stored, and (position, reason) for the others."""
+def screen_kpi_batch(
+    events: list[KpiEvent], rejections: list[KpiRejection]
+) -> tuple[list[KpiEvent], list[KpiRejection]]:
+    """``parse_kpi_batch``'s result with the events that cannot be stored moved to the
+    rejections (at their position in the batch: every item is an event or a rejection)."""
+    refused = {r.index for r in rejections}
+    positions = [i for i in range(len(events) + len(rejections)) if i not in refused]
     kept: list[KpiEvent] = []
-    refused: list[tuple[int, str]] = []
-    for index, event in enumerate(events):
+    more = list(rejections)
+    for position, event in zip(positions, events, strict=True):
         problem = kpi_event_problem(event)
         if problem is None:
             kept.append(event)
         else:
-            refused.append((index, problem))
-    return kept, refused
+            more.append(KpiRejection(position, event.event_id.encode("utf-8", "replace").decode()
+                                     if _not_utf8(event.event_id) else event.event_id, problem))  # fmt: skip
+    return kept, sorted(more, key=lambda r: r.index)

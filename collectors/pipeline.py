@@ -20,6 +20,7 @@ import shutil
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,6 +196,11 @@ class Pipeline:
         """Block until at least ``count`` insert attempts have failed (tests, health checks)."""
         with self._cond:
             return self._cond.wait_for(lambda: self.failed_inserts >= count, timeout)
+
+    def wait_stats(self, predicate: Callable[[PipelineStats], bool], timeout: float) -> bool:
+        """Block until ``predicate(self.stats())`` holds (tests, health checks)."""
+        with self._cond:
+            return self._cond.wait_for(lambda: predicate(self.stats()), timeout)
 
     def flush(self, timeout: float = 30.0) -> bool:
         """Insert everything acknowledged now; True once nothing waits."""
