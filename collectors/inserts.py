@@ -4,6 +4,7 @@ and the ClickHouse error codes that tell a store outage from data the store refu
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -13,9 +14,12 @@ from models.errors import StoreDataError, StoreError
 
 __all__ = [
     "OUTAGE_CODES",
+    "BadRecord",
     "ErrorCode",
     "InsertTarget",
     "SegmentEncoder",
+    "StoreHealth",
+    "StoreOutageError",
     "TableInsert",
     "is_outage",
 ]
@@ -123,3 +127,29 @@ class SegmentEncoder(Protocol):
 
     def rows(self, record: bytes) -> int:
         """Rows one record holds (spans, log records, data points)."""
+
+
+class StoreHealth:
+    """Successful inserts of every signal: the proof that the store takes data."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.successes = 0
+
+    def succeeded(self) -> None:
+        """Count one successful insert."""
+        with self._lock:
+            self.successes += 1
+
+
+class StoreOutageError(Exception):
+    """The store cannot take anything now; the segment waits."""
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """A record the store refused: its index in the segment, the tables still to write, why."""
+
+    index: int
+    tables: frozenset[str] | None
+    error: str

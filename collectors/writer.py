@@ -1,26 +1,15 @@
 """The segment writer: one thread per signal moves sealed WAL segments into the store.
 
-Failure policy (docs/adr/0006-poison-isolation.md):
-
-- an **outage** (the store unreachable, a resource or limit error, a missing table, database
-  or column: ``OUTAGE_CODES``) makes the writer wait with exponential backoff; nothing is
-  quarantined, the data waits in the WAL;
-- **anything else** (a ClickHouse error about the data, a client-side encoding error, any
-  other exception, even a bug of ours) is treated as poison: the failing part of the segment
-  is bisected down to single records, every good record lands, and the bad ones are retried
-  (with backoff, while later segments go in) and finally moved to
-  ``<wal>/quarantine/<signal>/`` with a ``.reason`` naming the error: after
-  ``max_attempts`` refusals AND once the store proved it takes data (some insert succeeded
-  since the first refusal), so a store that refuses everything quarantines nothing.
-
-Tokens: each insert carries ``insert_deduplication_token`` derived from the segment name and
-the record range, and the bisection is a pure function of the segment, so a replay after a
-crash repeats the same ranges and ClickHouse drops what it already holds. A range that has
-some tables written carries on with the remaining ones only (metrics fan out to 5 tables).
-
-Each signal has its own thread, queue and backoff: one signal's poison or backlog never
-delays another's. I/O errors (removing or quarantining a segment) are logged, counted and
-retried; the thread never dies silently.
+Failure policy (docs/adr/0006-poison-isolation.md): an **outage** (store unreachable, a
+resource or limit error, a missing table: ``collectors.inserts.OUTAGE_CODES``) waits with
+backoff and quarantines nothing. **Anything else** (a ClickHouse error about the data, a
+client-side encoding error, any other exception) is poison: the failing range is bisected to
+single records, the good ones land, and the bad ones are retried (later segments go first)
+and quarantined alone after ``max_attempts`` refusals, once the store proved it takes data.
+Insert tokens derive from the segment name and the record range, and the bisection is a pure
+function of the segment, so a replay repeats the same ranges and ClickHouse deduplicates
+them; a range with some tables written carries on with the remaining tables only.
+I/O errors are logged, counted and retried: the thread never dies silently.
 """
 
 from __future__ import annotations
@@ -34,10 +23,17 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from collectors.ingest_stats import WriterStats
-from collectors.inserts import InsertTarget, SegmentEncoder, is_outage
+from collectors.inserts import (
+    BadRecord,
+    InsertTarget,
+    SegmentEncoder,
+    StoreHealth,
+    StoreOutageError,
+    is_outage,
+)
 from collectors.wal import Segment, WriteAheadLog, prune_quarantine
 
-__all__ = ["SignalWriter", "StoreHealth", "WriterPolicy"]
+__all__ = ["SignalWriter", "WriterPolicy"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,32 +58,6 @@ class WriterPolicy:
     def backoff(self, failures: int) -> float:
         """Seconds to wait after ``failures`` failures in a row."""
         return float(min(self.retry_max_seconds, 0.25 * 2 ** min(failures, 30)))
-
-
-class StoreHealth:
-    """Successful inserts of every signal: the proof that the store takes data."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.successes = 0
-
-    def succeeded(self) -> None:
-        """Count one successful insert."""
-        with self._lock:
-            self.successes += 1
-
-
-class StoreOutageError(Exception):
-    """The store cannot take anything now; the segment waits."""
-
-
-@dataclass(frozen=True)
-class BadRecord:
-    """A record the store refused: its index in the segment, the tables still to write, why."""
-
-    index: int
-    tables: frozenset[str] | None
-    error: str
 
 
 @dataclass

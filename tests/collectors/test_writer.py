@@ -4,6 +4,7 @@ signals never queue behind each other, and I/O errors never kill the writer."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,11 +17,12 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 
 from collectors import otlp
 from collectors.encoders import MetricsEncoder
+from collectors.inserts import StoreHealth
 from collectors.pipeline import Pipeline
 from collectors.redaction import Redactor
 from collectors.rows import Decoder
 from collectors.wal import WriteAheadLog, frame, read_records
-from collectors.writer import SignalWriter, StoreHealth, WriterPolicy
+from collectors.writer import SignalWriter, WriterPolicy
 from models.db import Store
 from models.errors import StoreError
 from tests.collectors.conftest import rows
@@ -180,8 +182,6 @@ def _feed(writer: SignalWriter, payload: bytes) -> None:
 
 
 def _flush(writer: SignalWriter) -> bool:
-    import time
-
     return writer.flush(time.monotonic() + 60)
 
 
