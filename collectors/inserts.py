@@ -1,5 +1,6 @@
-"""What the writer inserts through: the store interface, per-table inserts, segment encoders,
-and the ClickHouse error codes that tell a store outage from data the store refuses."""
+"""What the writer inserts through and by which rules: the store interface, per-table
+inserts, segment encoders, the ClickHouse error codes that tell a store outage from data the
+store refuses, and the writer's policy (batching, attempts, backoff, quarantine retention)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ __all__ = [
     "StoreHealth",
     "StoreOutageError",
     "TableInsert",
+    "WriterPolicy",
     "is_outage",
 ]
 
@@ -51,14 +53,28 @@ class ErrorCode(IntEnum):
 
 # About the store, not the data: resources, limits, the connection, and a schema that is not
 # there (yet). An insert refused with one of these waits and retries; nothing is quarantined.
-OUTAGE_CODES = frozenset({
-    ErrorCode.UNEXPECTED_END_OF_FILE, ErrorCode.NO_SUCH_COLUMN_IN_TABLE, ErrorCode.UNKNOWN_TABLE,
-    ErrorCode.UNKNOWN_DATABASE, ErrorCode.TIMEOUT_EXCEEDED, ErrorCode.TOO_SLOW,
-    ErrorCode.READONLY, ErrorCode.TOO_MANY_SIMULTANEOUS_QUERIES, ErrorCode.SOCKET_TIMEOUT,
-    ErrorCode.NETWORK_ERROR, ErrorCode.MEMORY_LIMIT_EXCEEDED, ErrorCode.TABLE_IS_READ_ONLY,
-    ErrorCode.NOT_ENOUGH_SPACE, ErrorCode.TOO_MANY_PARTS, ErrorCode.UNKNOWN_STATUS_OF_INSERT,
-    ErrorCode.QUERY_WAS_CANCELLED, ErrorCode.SYSTEM_ERROR, ErrorCode.KEEPER_EXCEPTION,
-})  # fmt: skip
+OUTAGE_CODES = frozenset(
+    {
+        ErrorCode.UNEXPECTED_END_OF_FILE,
+        ErrorCode.NO_SUCH_COLUMN_IN_TABLE,
+        ErrorCode.UNKNOWN_TABLE,
+        ErrorCode.UNKNOWN_DATABASE,
+        ErrorCode.TIMEOUT_EXCEEDED,
+        ErrorCode.TOO_SLOW,
+        ErrorCode.READONLY,
+        ErrorCode.TOO_MANY_SIMULTANEOUS_QUERIES,
+        ErrorCode.SOCKET_TIMEOUT,
+        ErrorCode.NETWORK_ERROR,
+        ErrorCode.MEMORY_LIMIT_EXCEEDED,
+        ErrorCode.TABLE_IS_READ_ONLY,
+        ErrorCode.NOT_ENOUGH_SPACE,
+        ErrorCode.TOO_MANY_PARTS,
+        ErrorCode.UNKNOWN_STATUS_OF_INSERT,
+        ErrorCode.QUERY_WAS_CANCELLED,
+        ErrorCode.SYSTEM_ERROR,
+        ErrorCode.KEEPER_EXCEPTION,
+    }
+)
 _CODE = re.compile(r"Code: (\d+)")
 
 
@@ -153,3 +169,25 @@ class BadRecord:
     index: int
     tables: frozenset[str] | None
     error: str
+
+
+@dataclass(frozen=True)
+class WriterPolicy:
+    """When segments are sealed and how refusals are handled."""
+
+    batch_rows: int
+    """Seal the active segment at this many rows."""
+    batch_seconds: float
+    """... or this long after its first record."""
+    max_attempts: int
+    """Refusals of a record (about its data) before it is quarantined."""
+    retry_max_seconds: float
+    """Longest backoff between attempts."""
+    quarantine_max_age_seconds: float = float("inf")
+    """Quarantined segments older than this are deleted (oldest first, logged)."""
+    quarantine_max_bytes: int = 1 << 62
+    """The quarantine is pruned, oldest first, to stay under this."""
+
+    def backoff(self, failures: int) -> float:
+        """Seconds to wait after ``failures`` failures in a row."""
+        return float(min(self.retry_max_seconds, 0.25 * 2 ** min(failures, 30)))

@@ -77,9 +77,9 @@ def _too_long(message: Any, limit: int) -> Iterator[tuple[str, int]]:
     """(field path, size) of every string or bytes field longer than ``limit`` bytes."""
     for descriptor, value in message.ListFields():
         name = descriptor.json_name
-        items = value if descriptor.label == descriptor.LABEL_REPEATED else [value]
+        items = value if descriptor.is_repeated else [value]
         for index, item in enumerate(items):
-            here = f"{name}[{index}]" if descriptor.label == descriptor.LABEL_REPEATED else name
+            here = f"{name}[{index}]" if descriptor.is_repeated else name
             if isinstance(item, str):
                 size = len(item.encode("utf-8", "surrogatepass"))
                 if size > limit:
@@ -158,8 +158,9 @@ def _traces(message: Any, limit: int) -> Refusals:
                     or span.events
                     or limit
                 ):
-                    problem = _span_problem(f"resourceSpans[{i}].scopeSpans[{j}].spans[{k}]",
-                                            span, limit)  # fmt: skip
+                    problem = _span_problem(
+                        f"resourceSpans[{i}].scopeSpans[{j}].spans[{k}]", span, limit
+                    )
                     if problem is not None:
                         refusals.add(*problem)
                         bad = True
@@ -192,8 +193,9 @@ def _logs(message: Any, limit: int) -> Refusals:
         for j, sl in enumerate(rl.scope_logs):
             keep = []
             for k, record in enumerate(sl.log_records):
-                problem = _log_problem(f"resourceLogs[{i}].scopeLogs[{j}].logRecords[{k}]",
-                                       record, limit)  # fmt: skip
+                problem = _log_problem(
+                    f"resourceLogs[{i}].scopeLogs[{j}].logRecords[{k}]", record, limit
+                )
                 if problem is None:
                     keep.append(record)
                 else:
@@ -247,7 +249,7 @@ def _point_problem(path: str, point: Any, limit: int) -> tuple[str, str] | None:
     ):
         if value > MAX_DATETIME_NS:
             return TIMESTAMP, _late(f"{path}.{name}", value, DATETIME_LIMIT)
-    for n, exemplar in enumerate(point.exemplars):
+    for n, exemplar in enumerate(getattr(point, "exemplars", ())):  # summaries have none
         if exemplar.time_unix_nano > MAX_DATETIME_NS:
             where = f"{path}.exemplars[{n}].timeUnixNano"
             return TIMESTAMP, _late(where, exemplar.time_unix_nano, DATETIME_LIMIT)
@@ -283,11 +285,17 @@ def kpi_event_problem(event: KpiEvent) -> str | None:
     return None
 
 
+def _printable(text: str) -> str:
+    """``text`` with anything UTF-8 cannot carry (lone surrogates) replaced by U+FFFD."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
 def screen_kpi_batch(
     events: list[KpiEvent], rejections: list[KpiRejection]
 ) -> tuple[list[KpiEvent], list[KpiRejection]]:
     """``parse_kpi_batch``'s result with the events that cannot be stored moved to the
-    rejections (at their position in the batch: every item is an event or a rejection)."""
+    rejections (at their position in the batch: every item is an event or a rejection), and
+    every echoed id and reason made printable as UTF-8."""
     refused = {r.index for r in rejections}
     positions = [i for i in range(len(events) + len(rejections)) if i not in refused]
     kept: list[KpiEvent] = []
@@ -297,6 +305,11 @@ def screen_kpi_batch(
         if problem is None:
             kept.append(event)
         else:
-            more.append(KpiRejection(position, event.event_id.encode("utf-8", "replace").decode()
-                                     if _not_utf8(event.event_id) else event.event_id, problem))  # fmt: skip
-    return kept, sorted(more, key=lambda r: r.index)
+            more.append(KpiRejection(position, event.event_id, problem))
+    shown = [
+        KpiRejection(
+            r.index, None if r.event_id is None else _printable(r.event_id), _printable(r.reason)
+        )
+        for r in sorted(more, key=lambda r: r.index)
+    ]
+    return kept, shown

@@ -239,7 +239,7 @@ def validate(signal: str, message: Any, max_attributes: int = 1 << 30) -> bool:
             for j, sm in enumerate(rm.scope_metrics):
                 for k, metric in enumerate(sm.metrics):
                     for point in _points(metric):
-                        for ex in point.exemplars:
+                        for ex in getattr(point, "exemplars", ()):  # summaries have none
                             path = f"resourceMetrics[{i}].scopeMetrics[{j}].metrics[{k}] exemplar"
                             _check_id(f"{path}.traceId", ex.trace_id, 16, optional=True)
                             _check_id(f"{path}.spanId", ex.span_id, 8, optional=True)

@@ -321,12 +321,16 @@ class Pipeline:
         problem = reason = ""
         if waiting_rows and waiting_rows + rows > s.buffer_max_rows:
             reason = "buffer_rows"
-            problem = (f"{waiting_rows} {signal} rows wait for the store "
-                       f"(FLOWMETER_BUFFER_MAX_ROWS={s.buffer_max_rows})")  # fmt: skip
+            problem = (
+                f"{waiting_rows} {signal} rows wait for the store "
+                f"(FLOWMETER_BUFFER_MAX_ROWS={s.buffer_max_rows})"
+            )
         elif waiting_bytes and waiting_bytes + size > s.wal_max_bytes:
             reason = "wal_bytes"
-            problem = (f"{waiting_bytes} {signal} WAL bytes wait for the store "
-                       f"(FLOWMETER_WAL_MAX_BYTES={s.wal_max_bytes})")  # fmt: skip
+            problem = (
+                f"{waiting_bytes} {signal} WAL bytes wait for the store "
+                f"(FLOWMETER_WAL_MAX_BYTES={s.wal_max_bytes})"
+            )
         if problem:
             writer.release(rows, size)
             self._refuse(signal, reason, rows)

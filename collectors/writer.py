@@ -29,6 +29,7 @@ from collectors.inserts import (
     SegmentEncoder,
     StoreHealth,
     StoreOutageError,
+    WriterPolicy,
     is_outage,
 )
 from collectors.wal import Segment, WriteAheadLog, prune_quarantine
@@ -36,28 +37,6 @@ from collectors.wal import Segment, WriteAheadLog, prune_quarantine
 __all__ = ["SignalWriter", "WriterPolicy"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class WriterPolicy:
-    """When segments are sealed and how refusals are handled."""
-
-    batch_rows: int
-    """Seal the active segment at this many rows."""
-    batch_seconds: float
-    """... or this long after its first record."""
-    max_attempts: int
-    """Refusals of a record (about its data) before it is quarantined."""
-    retry_max_seconds: float
-    """Longest backoff between attempts."""
-    quarantine_max_age_seconds: float = float("inf")
-    """Quarantined segments older than this are deleted (oldest first, logged)."""
-    quarantine_max_bytes: int = 1 << 62
-    """The quarantine is pruned, oldest first, to stay under this."""
-
-    def backoff(self, failures: int) -> float:
-        """Seconds to wait after ``failures`` failures in a row."""
-        return float(min(self.retry_max_seconds, 0.25 * 2 ** min(failures, 30)))
 
 
 @dataclass
@@ -214,8 +193,9 @@ class SignalWriter:
         if self._thread is not None:
             self._thread.join(timeout)
             if self._thread.is_alive():
-                logger.warning("%s writer still busy after %.1fs; the WAL keeps the rest",
-                               self.signal, timeout)  # fmt: skip
+                logger.warning(
+                    "%s writer still busy after %.1fs; the WAL keeps the rest", self.signal, timeout
+                )
 
     def flush(self, deadline: float) -> bool:
         """Insert everything acknowledged now; True once nothing waits (monotonic deadline)."""
@@ -330,9 +310,14 @@ class SignalWriter:
                     c.outages += 1
                     c.resume_at = time.monotonic() + self.policy.backoff(c.outages - 1)
                     self._cond.notify_all()
-                logger.warning("insert of %s (%d %s rows) failed (store outage %d), will retry: %s",
-                               item.segment.path.name, item.segment.rows, self.signal,
-                               self._counters.outages, exc.__cause__ or exc)  # fmt: skip
+                logger.warning(
+                    "insert of %s (%d %s rows) failed (store outage %d), will retry: %s",
+                    item.segment.path.name,
+                    item.segment.rows,
+                    self.signal,
+                    self._counters.outages,
+                    exc.__cause__ or exc,
+                )
                 return
             seconds = time.perf_counter() - started
             with self._cond:
@@ -382,9 +367,15 @@ class SignalWriter:
         with self._cond:
             item.not_before = time.monotonic() + delay
             self._cond.notify_all()
-        logger.warning("%s: %d of its %s records refused (attempt %d), retry in %.1fs: %s",
-                       item.segment.path.name, len(bad), self.signal, item.attempts, delay,
-                       bad[0].error)  # fmt: skip
+        logger.warning(
+            "%s: %d of its %s records refused (attempt %d), retry in %.1fs: %s",
+            item.segment.path.name,
+            len(bad),
+            self.signal,
+            item.attempts,
+            delay,
+            bad[0].error,
+        )
 
     def _quarantine(self, item: _Queued, bad: list[BadRecord]) -> None:
         records = self.wal.read(item.segment.path)
@@ -410,8 +401,15 @@ class SignalWriter:
             c.quarantined_segments += 1
             c.inserted_rows += max(0, item.segment.rows - bad_rows)
             self._cond.notify_all()
-        logger.error("quarantined %d of the %d records of %s (%s) at %s: %s", len(kept),
-                     len(records), item.segment.path.name, self.signal, target, reason)  # fmt: skip
+        logger.error(
+            "quarantined %d of the %d records of %s (%s) at %s: %s",
+            len(kept),
+            len(records),
+            item.segment.path.name,
+            self.signal,
+            target,
+            reason,
+        )
         self._next_prune = 0.0
 
     # --- inserting with isolation ------------------------------------------------------------

@@ -65,8 +65,10 @@ def test_a_refused_record_is_quarantined_alone_and_its_segment_mates_land(
         assert pipeline.flush(60)
     finally:
         store.ddl("ALTER TABLE otel_logs DROP CONSTRAINT no_poison")
-    stored = rows(store, "SELECT Body AS b, ResourceAttributes['tenant.id'] AS t FROM otel_logs "
-                         "ORDER BY Timestamp")  # fmt: skip
+    stored = rows(
+        store,
+        "SELECT Body AS b, ResourceAttributes['tenant.id'] AS t FROM otel_logs ORDER BY Timestamp",
+    )
     assert stored == [
         {"b": "a", "t": "acme"},
         {"b": "b", "t": "globex"},
@@ -74,8 +76,14 @@ def test_a_refused_record_is_quarantined_alone_and_its_segment_mates_land(
         {"b": "d", "t": "acme"},
     ]
     [(records, reason)] = _quarantine(tmp_path / "data", "logs")
-    assert [ExportLogsServiceRequest.FromString(r).resource_logs[0].scope_logs[0]
-            .log_records[0].body.string_value for r in records] == ["poison"]  # fmt: skip
+    assert [
+        ExportLogsServiceRequest.FromString(r)
+        .resource_logs[0]
+        .scope_logs[0]
+        .log_records[0]
+        .body.string_value
+        for r in records
+    ] == ["poison"]
     assert "record 2 (otel_logs)" in reason and "VIOLATED_CONSTRAINT" in reason
     assert pipeline.quarantined_rows == 1 and pipeline.inserted_rows == 5  # 4 logs + 1 span
     assert rows(store, "SELECT count() AS n FROM otel_traces") == [{"n": 1}]
@@ -89,14 +97,17 @@ def test_a_segment_acked_by_e1047bd_with_an_unencodable_record_drains(
     wal = tmp_path / "data" / "wal"
     (wal / "logs").mkdir(parents=True)
     (wal / "traces").mkdir(parents=True)
-    segment = b"".join(frame(r) for r in (_log("first"), _log("poison", time_unix_nano=U64_MAX),
-                                          _log("last")))  # fmt: skip
+    segment = b"".join(
+        frame(r) for r in (_log("first"), _log("poison", time_unix_nano=U64_MAX), _log("last"))
+    )
     (wal / "logs" / "01700000000000000000.wal").write_bytes(segment)
     (wal / "traces" / "01700000000000000001.wal").write_bytes(frame(_span_request()))
     pipeline = make_pipeline(**FAST)
     assert pipeline.flush(60)
-    assert rows(store, "SELECT Body AS b FROM otel_logs ORDER BY b") == [{"b": "first"},
-                                                                          {"b": "last"}]  # fmt: skip
+    assert rows(store, "SELECT Body AS b FROM otel_logs ORDER BY b") == [
+        {"b": "first"},
+        {"b": "last"},
+    ]
     assert rows(store, "SELECT count() AS n FROM otel_traces") == [{"n": 1}]
     [(records, reason)] = _quarantine(tmp_path / "data", "logs")
     assert records == [_log("poison", time_unix_nano=U64_MAX)]
@@ -125,13 +136,20 @@ class RefusingStore:
         error = self.refuse(table, column_names, data)
         if error is not None:
             raise error
-        self.store.insert(table, data, column_names, column_oriented=column_oriented,
-                          settings=settings)  # fmt: skip
+        self.store.insert(
+            table, data, column_names, column_oriented=column_oriented, settings=settings
+        )
         self.inserts.append((table, str((settings or {}).get("insert_deduplication_token"))))
 
-    def insert_raw(self, table: str, payload: bytes, fmt: str, *,
-                   column_names: Sequence[str] | None = None,
-                   settings: Mapping[str, Any] | None = None) -> None:  # fmt: skip
+    def insert_raw(
+        self,
+        table: str,
+        payload: bytes,
+        fmt: str,
+        *,
+        column_names: Sequence[str] | None = None,
+        settings: Mapping[str, Any] | None = None,
+    ) -> None:
         error = self.refuse(table, (), payload)
         if error is not None:
             raise error
@@ -147,8 +165,9 @@ def _metrics(name: str) -> bytes:
     sm = request.resource_metrics.add().scope_metrics.add()
     for kind in ("gauge", "sum"):
         metric = sm.metrics.add(name=name)
-        getattr(metric, kind).data_points.add(time_unix_nano=1_700_000_000_000_000_000,
-                                              as_double=1.5)  # fmt: skip
+        getattr(metric, kind).data_points.add(
+            time_unix_nano=1_700_000_000_000_000_000, as_double=1.5
+        )
     return request.SerializeToString()
 
 
@@ -159,8 +178,9 @@ def metrics_writer(tmp_path: Path) -> Iterator[Callable[[RefusingStore], SignalW
 
     def make(target: RefusingStore) -> SignalWriter:
         wal = WriteAheadLog(tmp_path / "wal" / "metrics")
-        policy = WriterPolicy(batch_rows=1_000_000, batch_seconds=3600.0, max_attempts=2,
-                              retry_max_seconds=0.05)  # fmt: skip
+        policy = WriterPolicy(
+            batch_rows=1_000_000, batch_seconds=3600.0, max_attempts=2, retry_max_seconds=0.05
+        )
         encoder = MetricsEncoder(Decoder(Redactor((), "k"), 128))
         writer = SignalWriter("metrics", wal, encoder, target, policy, StoreHealth())
         writer.start()
@@ -295,8 +315,13 @@ def test_stats_follow_the_writer(store: Store, make_pipeline: Callable[..., Pipe
     assert before.writers_alive and before.wal_bytes == 0 and before.buffer_fill == 0
     payload = _log("x")
     pipeline.submit("logs", payload)
-    pipeline.submit("logs", json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": [
-        {"timeUnixNano": str(U64_MAX)}]}]}]}).encode(), content_type=otlp.JSON)  # fmt: skip
+    pipeline.submit(
+        "logs",
+        json.dumps(
+            {"resourceLogs": [{"scopeLogs": [{"logRecords": [{"timeUnixNano": str(U64_MAX)}]}]}]}
+        ).encode(),
+        content_type=otlp.JSON,
+    )
     waiting = pipeline.stats().signals["logs"]
     assert waiting.accepted_records == 1
     assert waiting.refused_records == {"timestamp_out_of_range": 1}
