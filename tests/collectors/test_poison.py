@@ -7,6 +7,9 @@ from collections.abc import Callable
 from typing import Any
 
 import requests
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
+)
 
 from models.db import Store
 from tests.collectors.conftest import rows
@@ -66,3 +69,21 @@ def test_a_log_at_the_last_datetime64_nanosecond_lands(
     assert answer.status_code == 200 and "partialSuccess" not in answer.json()
     assert pipeline.flush(60)
     assert rows(store, "SELECT Body AS body FROM otel_logs") == [{"body": "edge"}]
+
+
+def test_a_summary_metric_is_accepted_and_lands(store: Store, make_receivers: Receivers) -> None:
+    """e1047bd answered 500: the exemplar id check read ``exemplars`` of summary points."""
+    pipeline, http, _ = make_receivers()
+    request = ExportMetricsServiceRequest()
+    metric = request.resource_metrics.add().scope_metrics.add().metrics.add(name="latency")
+    point = metric.summary.data_points.add(time_unix_nano=1_700_000_000_000_000_000, count=2)
+    point.quantile_values.add(quantile=0.5, value=float("nan"))
+    answer = requests.post(
+        f"http://127.0.0.1:{http.port}/v1/metrics",
+        data=request.SerializeToString(),
+        headers={"Content-Type": "application/x-protobuf"},
+        timeout=30,
+    )
+    assert answer.status_code == 200
+    assert pipeline.flush(60)
+    assert rows(store, "SELECT MetricName AS m FROM otel_metrics_summary") == [{"m": "latency"}]
