@@ -33,7 +33,7 @@ from collectors import otlp
 from collectors.encoders import INSERT_PARTS, encoder_for
 from collectors.ingest_stats import PipelineStats, SignalStats
 from collectors.kpi_logs import KpiLogs
-from collectors.limits import screen
+from collectors.limits import Refusals, screen
 from collectors.redaction import Redactor, load_secret
 from collectors.rows import Decoder
 from collectors.wal import (
@@ -264,19 +264,21 @@ class Pipeline:
         if not self._running:
             raise IngestError("the ingest pipeline is not running", 503)
         writer = self._writers[signal]
-        over_limit = otlp.validate(signal, message, self.settings.max_attributes)
-        refusals = screen(
-            signal,
-            message,
-            size=size if size is not None else message.ByteSize(),
-            max_value_bytes=self.settings.max_value_bytes,
-        )
+        findings = otlp.validate(signal, message, self.settings.max_attributes)
+        size = size if size is not None else message.ByteSize()
+        refusals = Refusals()
+        if findings.late_timestamps or size > self.settings.max_value_bytes:
+            # The per-record checks; for traces only when validate saw a late time, or
+            # when some string might be over the limit (none is longer than its request).
+            refusals = screen(
+                signal, message, size=size, max_value_bytes=self.settings.max_value_bytes
+            )
         if refusals.count:
             raw = None
         if tenant is not None:
             otlp.stamp_tenant(signal, message, tenant)
             raw = None
-        if signal == "traces" and over_limit:
+        if signal == "traces" and findings.over_attributes:
             otlp.cap_span_attributes(message, self.settings.max_attributes)
             raw = None
         if signal == "logs":
@@ -297,6 +299,8 @@ class Pipeline:
         except OSError as exc:
             if not isinstance(exc, UnsyncedRecordError):  # else it is in the segment: counted
                 writer.release(rows, len(frame(payload)))
+            if writer.wal.retired:
+                writer.nudge()  # the writer seals the file a failed write left unusable
             self._wal_failed(signal, exc, rows)
         writer.appended()
         with self._cond:

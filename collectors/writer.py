@@ -261,11 +261,12 @@ class SignalWriter:
                         return  # tried everything once; what waits stays in the WAL
                     self._flush_now = False
                     self._cond.wait(self._wait_seconds(now))
+                since = self._first_wall or time.time()
                 if seal:
                     self._first_at = self._first_wall = None
             try:
                 if seal:
-                    self._seal()
+                    self._seal(since)
                 item = self._ready(time.monotonic())
                 if item is not None:
                     self._process(item)
@@ -281,9 +282,13 @@ class SignalWriter:
                         return
                     self._cond.wait(self.policy.backoff(min(errors, 8)))
 
-    def _seal(self) -> None:
-        since = self._first_wall or time.time()
-        segment = self.wal.seal()
+    def _seal(self, since: float) -> None:
+        try:
+            segment = self.wal.seal()
+        except OSError:
+            with self._cond:  # the records are still in the active segment: keep the clock
+                self._first_at, self._first_wall = time.monotonic(), since
+            raise
         if segment is not None:
             with self._cond:
                 self._queue.append(_Queued(segment, since))

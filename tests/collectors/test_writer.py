@@ -278,7 +278,9 @@ def test_one_signals_outage_does_not_delay_another(
         pipeline.submit("traces", _span_request())
         assert pipeline.wait_inserted(1, timeout=60)  # the span, while logs keep failing
         assert rows(store, "SELECT count() AS n FROM otel_traces") == [{"n": 1}]
-        assert pipeline.stats().signals["logs"].writer.pending_rows == 1
+        stats = pipeline.stats().signals
+        assert stats["logs"].writer.pending_rows == 1 and stats["logs"].writer.lag_seconds > 0
+        assert stats["traces"].writer.lag_seconds == 0 and stats["logs"].writer.alive
     finally:
         store.ddl("RENAME TABLE otel_logs_away TO otel_logs")
     assert pipeline.flush(60)
