@@ -130,7 +130,6 @@ def _blocks(
             continue
         for scoped in getattr(block, inner):
             refusals.add(VALUE_SIZE, problem, _count(scoped))
-            problem = problem if len(refusals.described) < KEPT_REASONS else ""
         del getattr(block, inner)[:]
 
 

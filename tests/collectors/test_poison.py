@@ -10,7 +10,9 @@ import requests
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from collectors.pipeline import Pipeline
 from models.db import Store
 from tests.collectors.conftest import rows
 from tests.collectors.test_http_receiver import _span_request
@@ -87,3 +89,32 @@ def test_a_summary_metric_is_accepted_and_lands(store: Store, make_receivers: Re
     assert answer.status_code == 200
     assert pipeline.flush(60)
     assert rows(store, "SELECT MetricName AS m FROM otel_metrics_summary") == [{"m": "latency"}]
+
+
+def test_values_past_their_columns_are_refused_by_name_and_the_rest_kept(
+    store: Store, make_pipeline: Callable[..., Pipeline]
+) -> None:
+    pipeline = make_pipeline(max_value_bytes=1000)
+    request = ExportTraceServiceRequest.FromString(_span_request())
+    spans = request.resource_spans[0].scope_spans[0].spans
+    big = spans.add(trace_id=b"\x01" * 16, span_id=b"\x03" * 8, name="big")
+    big.attributes.add(key="payload").value.string_value = "x" * 2000
+    late = spans.add(trace_id=b"\x01" * 16, span_id=b"\x04" * 8, name="late")
+    late.events.add(name="e", time_unix_nano=2**63)
+    result = pipeline.submit("traces", request.SerializeToString())
+    assert (result.accepted, result.rejected) == (1, 2)
+    assert (
+        "spans[1].attributes[0].value.stringValue: 2000 bytes; FLOWMETER_MAX_VALUE_BYTES is 1000"
+        in result.message
+    )
+    assert "spans[2].events[0].timeUnixNano: 9223372036854775808 is after 2262" in result.message
+    metrics = ExportMetricsServiceRequest()
+    metric = metrics.resource_metrics.add().scope_metrics.add().metrics.add(name="m")
+    metric.gauge.data_points.add(time_unix_nano=2**32 * 10**9, as_double=1.0)
+    metric.gauge.data_points.add(time_unix_nano=2**32 * 10**9 - 1, as_double=2.0)
+    result = pipeline.submit("metrics", metrics.SerializeToString())
+    assert (result.accepted, result.rejected) == (1, 1)
+    assert "gauge.dataPoints[0].timeUnixNano" in result.message and "2106-02-07" in result.message
+    assert pipeline.flush(60)
+    assert rows(store, "SELECT SpanName AS s FROM otel_traces") == [{"s": "op"}]
+    assert rows(store, "SELECT Value AS v FROM otel_metrics_gauge") == [{"v": 2.0}]
