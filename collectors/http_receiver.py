@@ -35,6 +35,7 @@ from starlette.routing import Route
 
 from collectors import otlp
 from collectors.kpi_store import write_kpi_events
+from collectors.limits import screen_kpi_batch
 from collectors.metrics import pipeline_figures, refusal_reason
 from collectors.pipeline import Pipeline
 from models.errors import (
@@ -255,12 +256,13 @@ class HttpReceiver:
         events, rejections = parse_kpi_batch(
             raw, tenant=tenant, max_events=self.settings.kpi_max_events
         )
+        events, rejections = screen_kpi_batch(events, rejections)  # values vs columns
         redactor = self.pipeline.redactor
         events = [
             e.model_copy(update={"attributes": redactor.apply(dict(e.attributes))}) for e in events
         ]
         inserted = write_kpi_events(self.pipeline.store, events)
-        self.pipeline.metrics.records("kpi", len(events), len(rejections))
+        self.pipeline.metrics.kpi_records(len(events), len(rejections))
         return {
             "accepted": len(events),
             "inserted": inserted,

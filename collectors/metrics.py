@@ -24,9 +24,8 @@ Series (``signal`` is traces, metrics, logs or kpi):
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,100 +70,123 @@ class PipelineFigures:
 
     buffered_rows: int  # acknowledged rows not in the store yet
     buffer_limit_rows: int  # FLOWMETER_BUFFER_MAX_ROWS
+    buffer_fill: float  # the fullest signal's rows or WAL bytes over their caps
+    accepted_records: dict[str, int]  # per signal, since start
+    refused_records: dict[tuple[str, str], int]  # (signal, reason) -> records, since start
     wal_bytes: dict[str, int]  # per signal, segments waiting (sealed and active)
-    wal_segments: dict[str, int]  # per signal, non-empty segment files
+    wal_segments: dict[str, int]
     quarantined_segments: dict[str, int]
     quarantined_bytes: dict[str, int]
-    writer_lag_seconds: float  # age of the oldest waiting segment; 0 when none waits
+    writer_lag_seconds: float  # age of the oldest record not in the store; 0 when none waits
     writer_running: bool
+    writer_io_errors: int
     failed_inserts: int
     inserted_rows: int
 
 
-def _segments(directory: Path) -> list[tuple[Path, int]]:
-    found = []
+def _folder_bytes(directory: Path) -> int:
+    total = 0
     for path in directory.glob(f"*{_WAL_SUFFIX}"):
         try:
-            size = path.stat().st_size
-        except FileNotFoundError:  # inserted and removed while we looked
+            total += path.stat().st_size
+        except FileNotFoundError:  # pruned while we looked
             continue
-        if size:
-            found.append((path, size))
-    return found
+    return total
 
 
 def pipeline_figures(pipeline: Pipeline) -> PipelineFigures:
-    """Read the figures from what the Pipeline exposes today (pending_rows, its WAL and
-    quarantine folders, its writer thread); the one place to switch to ``Pipeline.stats()``."""
-    now_ns = time.time_ns()
-    wal_bytes: dict[str, int] = {}
-    wal_segments: dict[str, int] = {}
-    q_segments: dict[str, int] = {}
-    q_bytes: dict[str, int] = {}
-    oldest_ns = now_ns
-    for signal in otlp.SIGNALS:
-        waiting = _segments(pipeline.wal_dir / signal)
-        wal_bytes[signal] = sum(size for _, size in waiting)
-        wal_segments[signal] = len(waiting)
-        for path, _ in waiting:
-            if path.stem.isdigit():  # segment names are their creation time in nanoseconds
-                oldest_ns = min(oldest_ns, int(path.stem))
-        set_aside = _segments(pipeline.wal_dir / "quarantine" / signal)
-        q_segments[signal] = len(set_aside)
-        q_bytes[signal] = sum(size for _, size in set_aside)
-    writer = pipeline._thread  # the lead switches this function to Pipeline.stats()
+    """The figures of ``Pipeline.stats()`` (no I/O but the quarantine folders' sizes)."""
+    stats = pipeline.stats()
+    signals = stats.signals
+    refused = {
+        (signal, reason): count
+        for signal, figures in signals.items()
+        for reason, count in figures.refused_records.items()
+    }
     return PipelineFigures(
         buffered_rows=pipeline.pending_rows,
         buffer_limit_rows=pipeline.settings.buffer_max_rows,
-        wal_bytes=wal_bytes,
-        wal_segments=wal_segments,
-        quarantined_segments=q_segments,
-        quarantined_bytes=q_bytes,
-        writer_lag_seconds=max(0.0, (now_ns - oldest_ns) / 1e9),
-        writer_running=writer is not None and writer.is_alive(),
-        failed_inserts=pipeline.failed_inserts,
-        inserted_rows=pipeline.inserted_rows,
+        buffer_fill=stats.buffer_fill,
+        accepted_records={s: f.accepted_records for s, f in signals.items()},
+        refused_records=refused,
+        wal_bytes={s: f.writer.wal_bytes for s, f in signals.items()},
+        wal_segments={s: f.writer.wal_segments for s, f in signals.items()},
+        quarantined_segments={s: f.writer.quarantined_segments for s, f in signals.items()},
+        quarantined_bytes={
+            s: _folder_bytes(pipeline.wal_dir / "quarantine" / s) for s in otlp.SIGNALS
+        },
+        writer_lag_seconds=stats.writer_lag_seconds,
+        writer_running=bool(signals) and stats.writers_alive,
+        writer_io_errors=stats.io_errors,
+        failed_inserts=sum(f.writer.failed_inserts for f in signals.values()),
+        inserted_rows=sum(f.writer.inserted_rows for f in signals.values()),
     )
 
 
 class _PipelineCollector(Collector):
-    """Turns ``pipeline_figures`` into gauges at scrape time."""
+    """Turns ``pipeline_figures`` (and the KPI API's counts) into series at scrape time."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
+    def __init__(self, pipeline: Pipeline, kpi: _KpiCounts) -> None:
         self.pipeline = pipeline
+        self.kpi = kpi
 
     def collect(self) -> Iterator[Metric]:
         f = pipeline_figures(self.pipeline)
+        accepted = CounterMetricFamily(
+            "flowmeter_ingest_accepted_records",
+            "Records acknowledged (durable in the WAL or the store), per signal.",
+            labels=["signal"],
+        )
+        for signal, count in {**f.accepted_records, "kpi": self.kpi.accepted}.items():
+            accepted.add_metric([signal], count)
+        yield accepted
+        refused = CounterMetricFamily(
+            "flowmeter_ingest_refused_records",
+            "Records refused inside an accepted request (partial_success), per signal and reason.",
+            labels=["signal", "reason"],
+        )
+        for (signal, reason), count in {**f.refused_records, **self.kpi.refused}.items():
+            refused.add_metric([signal, reason], count)
+        yield refused
         yield _gauge("flowmeter_ingest_buffer_rows", "Acknowledged rows waiting for the store.",
                      f.buffered_rows)  # fmt: skip
         yield _gauge("flowmeter_ingest_buffer_limit_rows",
                      "FLOWMETER_BUFFER_MAX_ROWS: above it ingest answers 429.",
                      f.buffer_limit_rows)  # fmt: skip
-        yield _gauge("flowmeter_ingest_buffer_fill_ratio", "Buffered rows / the buffer limit.",
-                     f.buffered_rows / f.buffer_limit_rows)  # fmt: skip
+        yield _gauge("flowmeter_ingest_buffer_fill_ratio",
+                     "The fullest signal's waiting rows or WAL bytes over their caps.",
+                     f.buffer_fill)  # fmt: skip
         yield _per_signal("flowmeter_wal_bytes", "Bytes of WAL segments waiting for the store.",
                           f.wal_bytes)  # fmt: skip
-        yield _per_signal("flowmeter_wal_segments", "Non-empty WAL segments waiting.",
-                          f.wal_segments)  # fmt: skip
+        yield _per_signal("flowmeter_wal_segments", "WAL segments waiting.", f.wal_segments)
         yield _per_signal("flowmeter_quarantined_segments",
-                          "WAL segments set aside under wal/quarantine/.",
+                          "Segments (or their refused records) set aside since start.",
                           f.quarantined_segments)  # fmt: skip
-        yield _per_signal("flowmeter_quarantined_bytes", "Bytes of quarantined segments.",
+        yield _per_signal("flowmeter_quarantined_bytes", "Bytes under wal/quarantine/.",
                           f.quarantined_bytes)  # fmt: skip
         yield _gauge("flowmeter_writer_lag_seconds",
-                     "Age of the oldest WAL segment the writer has not stored yet.",
+                     "Age of the oldest acknowledged record not in the store yet.",
                      f.writer_lag_seconds)  # fmt: skip
-        yield _gauge("flowmeter_writer_running", "1 while the ingest writer thread runs.",
+        yield _gauge("flowmeter_writer_running", "1 while every signal's writer thread runs.",
                      int(f.writer_running))  # fmt: skip
-        failed = CounterMetricFamily("flowmeter_store_failed_inserts",
-                                     "Insert attempts the store refused or failed.")  # fmt: skip
-        failed.add_metric([], f.failed_inserts)
-        yield failed
-        inserted = CounterMetricFamily(
-            "flowmeter_store_inserted_rows", "Rows stored by the writer."
-        )
-        inserted.add_metric([], f.inserted_rows)
-        yield inserted
+        for name, doc, value in (
+            ("flowmeter_writer_io_errors", "Writer I/O (and other) errors survived.",
+             f.writer_io_errors),
+            ("flowmeter_store_failed_inserts", "Insert attempts the store refused or failed.",
+             f.failed_inserts),
+            ("flowmeter_store_inserted_rows", "Rows stored by the writers.", f.inserted_rows),
+        ):  # fmt: skip
+            family = CounterMetricFamily(name, doc)
+            family.add_metric([], value)
+            yield family
+
+
+@dataclass
+class _KpiCounts:
+    """``POST /v1/kpi`` bypasses the WAL: its records are counted here."""
+
+    accepted: int = 0
+    refused: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
@@ -183,18 +205,7 @@ class IngestMetrics:
 
     def __init__(self, pipeline: Pipeline) -> None:
         self.registry = CollectorRegistry()
-        self._accepted = Counter(
-            "flowmeter_ingest_accepted_records",
-            "Records acknowledged (durable in the WAL or the store), per signal.",
-            ["signal"],
-            registry=self.registry,
-        )
-        self._refused_records = Counter(
-            "flowmeter_ingest_refused_records",
-            "Records refused inside an accepted request (partial_success), per signal and reason.",
-            ["signal", "reason"],
-            registry=self.registry,
-        )
+        self._kpi = _KpiCounts()
         self._refused_requests = Counter(
             "flowmeter_ingest_refused_requests",
             "Whole requests refused, per signal, transport and reason.",
@@ -213,16 +224,16 @@ class IngestMetrics:
             ["query"],
             registry=self.registry,
         )
-        self.registry.register(_PipelineCollector(pipeline))
+        self.registry.register(_PipelineCollector(pipeline, self._kpi))
         # The store reports every statement here (one observer per store: the last pipeline's).
         pipeline.store.statement_observer = self.observe_statement
 
-    def records(self, signal: str, accepted: int, refused: int, reason: str = "invalid") -> None:
-        """Count one request's accepted records and the records refused inside it."""
-        if accepted:
-            self._accepted.labels(signal).inc(accepted)
+    def kpi_records(self, accepted: int, refused: int, reason: str = "kpi_contract") -> None:
+        """Count one ``POST /v1/kpi`` batch's accepted events and the events refused in it."""
+        self._kpi.accepted += accepted
         if refused:
-            self._refused_records.labels(signal, reason).inc(refused)
+            key = ("kpi", reason)
+            self._kpi.refused[key] = self._kpi.refused.get(key, 0) + refused
 
     def refused(self, signal: str, transport: str, reason: str) -> None:
         """Count one whole request refused (``reason`` from ``refusal_reason`` or a fixed word)."""

@@ -12,6 +12,7 @@ import base64
 import json
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any, Final, Literal
 
 from google.protobuf import json_format
@@ -36,6 +37,7 @@ __all__ = [
     "JSON",
     "PROTOBUF",
     "SIGNALS",
+    "Findings",
     "Signal",
     "build_response",
     "cap_span_attributes",
@@ -194,12 +196,24 @@ def _check_id(path: str, value: bytes, size: int, *, optional: bool) -> None:
         raise IngestError(f"{path}: must be {size} bytes, got {len(value)}")
 
 
-def validate(signal: str, message: Any, max_attributes: int = 1 << 30) -> bool:
-    """Refuse ids of the wrong length; True when a span carries more than ``max_attributes``.
+@dataclass(frozen=True)
+class Findings:
+    """What ``validate`` saw on its way: work that only some requests need."""
 
-    These are the only per-record checks done in Python: one cheap pass over the spans.
+    over_attributes: bool = False
+    """Some record carries more than ``max_attributes`` attributes."""
+    late_timestamps: bool = True
+    """Some span or span event time is past 2**63-1 ns (always True for logs and metrics,
+    whose records ``collectors.limits`` checks one by one anyway)."""
+
+
+def validate(signal: str, message: Any, max_attributes: int = 1 << 30) -> Findings:
+    """Refuse ids of the wrong length; say whether attributes need capping and span times
+    a closer look.
+
+    These are the only per-span checks done in Python: one cheap pass over the spans.
     """
-    over = False
+    over = late = False
     if signal == "traces":
         for i, rs in enumerate(message.resource_spans):
             over = over or len(rs.resource.attributes) > max_attributes
@@ -216,6 +230,8 @@ def validate(signal: str, message: Any, max_attributes: int = 1 << 30) -> bool:
                         _check_id(f"{path}.parentSpanId", span.parent_span_id, 8, optional=True)
                     if len(span.attributes) > max_attributes:
                         over = True
+                    if (span.start_time_unix_nano | span.end_time_unix_nano) >> 63:
+                        late = True  # past DateTime64(9): collectors.limits names it
                     if span.links:
                         path = f"resourceSpans[{i}].scopeSpans[{j}].spans[{k}]"
                         for n, link in enumerate(span.links):
@@ -226,7 +242,8 @@ def validate(signal: str, message: Any, max_attributes: int = 1 << 30) -> bool:
                             over = over or len(link.attributes) > max_attributes
                     if span.events:
                         over = over or any(len(e.attributes) > max_attributes for e in span.events)
-        return over
+                        late = late or any(e.time_unix_nano >> 63 for e in span.events)
+        return Findings(over, late)
     elif signal == "logs":
         for i, rl in enumerate(message.resource_logs):
             for j, sl in enumerate(rl.scope_logs):
@@ -239,11 +256,11 @@ def validate(signal: str, message: Any, max_attributes: int = 1 << 30) -> bool:
             for j, sm in enumerate(rm.scope_metrics):
                 for k, metric in enumerate(sm.metrics):
                     for point in _points(metric):
-                        for ex in point.exemplars:
+                        for ex in getattr(point, "exemplars", ()):  # summaries have none
                             path = f"resourceMetrics[{i}].scopeMetrics[{j}].metrics[{k}] exemplar"
                             _check_id(f"{path}.traceId", ex.trace_id, 16, optional=True)
                             _check_id(f"{path}.spanId", ex.span_id, 8, optional=True)
-    return over
+    return Findings(over)
 
 
 def _points(metric: Any) -> Any:

@@ -24,9 +24,9 @@ from urllib.parse import urlparse
 import clickhouse_connect
 import pandas as pd
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import ClickHouseError
+from clickhouse_connect.driver.exceptions import ClickHouseError, DataError
 
-from models.errors import QueryError, ReadOnlyError, StoreError, StoreLockedError
+from models.errors import QueryError, ReadOnlyError, StoreDataError, StoreError, StoreLockedError
 from models.queries import get_query
 
 __all__ = ["Store", "concurrently", "current_store", "set_current_store"]
@@ -274,6 +274,8 @@ class Store:
             yield client
         except QueryError:
             raise
+        except DataError as exc:  # client-side: the values do not fit their columns
+            raise StoreDataError(f"{what}: {_first_line(str(exc))}") from exc
         except ClickHouseError as exc:
             raise StoreError(f"{what}: {_first_line(str(exc))}") from exc
         finally:

@@ -3,6 +3,7 @@
 FlowmeterError
 ├── SettingsError      a FLOWMETER_* variable is missing or malformed
 ├── StoreError         the ClickHouse store failed or refused a statement
+│   ├── StoreDataError     the client could not encode the values for their columns
 │   ├── StoreLockedError   another process holds the embedded store's data dir
 │   └── ReadOnlyError      a write was sent through the read-only path
 ├── QueryError         a named query is missing, malformed, or called with wrong params
@@ -49,6 +50,7 @@ __all__ = [
     "ReplayRefusedError",
     "SettingsError",
     "StepTimeoutError",
+    "StoreDataError",
     "StoreError",
     "StoreLockedError",
 ]
@@ -64,6 +66,10 @@ class SettingsError(FlowmeterError):
 
 class StoreError(FlowmeterError):
     """The ClickHouse store failed or refused a statement."""
+
+
+class StoreDataError(StoreError):
+    """The client library could not encode the values for their columns (nothing was sent)."""
 
 
 class StoreLockedError(StoreError):

@@ -58,6 +58,13 @@ def _positive_int(raw: str) -> int:
     return value
 
 
+def _non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must be a whole number, 0 or above")
+    return value
+
+
 def _positive_float(raw: str) -> float:
     value = float(raw)
     if value <= 0:
@@ -304,7 +311,41 @@ class Settings:
         "FLOWMETER_BUFFER_MAX_ROWS",
         200000,
         _positive_int,
-        "Rows buffered before ingest answers 429 / RESOURCE_EXHAUSTED.",
+        "Rows of one signal waiting for the store before ingest answers 429 / "
+        "RESOURCE_EXHAUSTED for that signal.",
+    )
+    wal_max_bytes: int = _setting(
+        "FLOWMETER_WAL_MAX_BYTES",
+        1 << 30,
+        _positive_int,
+        "WAL bytes of one signal waiting for the store before ingest answers 429 / "
+        "RESOURCE_EXHAUSTED for that signal.",
+    )
+    disk_free_min_bytes: int = _setting(
+        "FLOWMETER_DISK_FREE_MIN_BYTES",
+        256 << 20,
+        _non_negative_int,
+        "Free space the WAL's file system keeps: below it ingest answers 429 / "
+        "RESOURCE_EXHAUSTED (0: no floor).",
+    )
+    max_value_bytes: int = _setting(
+        "FLOWMETER_MAX_VALUE_BYTES",
+        1 << 20,
+        _positive_int,
+        "Longest string or bytes value (attribute, body, name) of a record; a record with a "
+        "longer one is refused in `partial_success`.",
+    )
+    quarantine_max_age_days: float = _setting(
+        "FLOWMETER_QUARANTINE_MAX_AGE_DAYS",
+        30.0,
+        _positive_float,
+        "Quarantined WAL segments older than this are deleted (logged).",
+    )
+    quarantine_max_bytes: int = _setting(
+        "FLOWMETER_QUARANTINE_MAX_BYTES",
+        1 << 30,
+        _positive_int,
+        "The WAL quarantine is pruned, oldest first (logged), to stay under this.",
     )
     max_body_bytes: int = _setting(
         "FLOWMETER_MAX_BODY_BYTES", 16 << 20, _positive_int, "Largest request body (413 above)."
@@ -328,9 +369,9 @@ class Settings:
         "FLOWMETER_INGEST_MAX_ATTEMPTS",
         8,
         _positive_int,
-        "Failed inserts of one WAL segment that ClickHouse refuses for its content before the "
-        "segment moves to `wal/quarantine/<signal>/` (only once a later segment went in: an "
-        "outage quarantines nothing).",
+        "Refusals of a WAL record the store refuses for its data (isolated by bisecting its "
+        "segment) before it moves to `wal/quarantine/<signal>/` (only once the store took "
+        "other data meanwhile: an outage quarantines nothing).",
     )
     ingest_retry_max_seconds: float = _setting(
         "FLOWMETER_INGEST_RETRY_MAX_SECONDS",
