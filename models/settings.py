@@ -335,6 +335,12 @@ class Settings:
     cache_ttl_seconds: int = _setting(
         "FLOWMETER_CACHE_TTL_SECONDS", 30, _positive_int, "Dashboard query cache lifetime."
     )
+    drilldown_max_rows: int = _setting(
+        "FLOWMETER_DRILLDOWN_MAX_ROWS",
+        10000,
+        _positive_int,
+        "Most spans, logs and KPI events one Trace Explorer drill-down shows; it says when it cut.",
+    )
 
     @property
     def clickhouse_dsn(self) -> str:
