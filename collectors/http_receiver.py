@@ -23,7 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from collectors import otlp
-from collectors.kpi_store import write_kpi_events
+from collectors.kpi_store import event_key, write_kpi_events
 from collectors.pipeline import Pipeline
 from models.errors import BackpressureError, IngestError, KpiContractError, StoreError
 from models.kpi import parse_kpi_batch
@@ -194,7 +194,7 @@ class HttpReceiver:
         body_out = {
             "accepted": len(events),
             "inserted": inserted,
-            "duplicates": len({e.event_id for e in events}) - inserted,
+            "duplicates": len({event_key(e) for e in events}) - inserted,
             "rejected": [
                 {"index": r.index, "event_id": r.event_id, "reason": r.reason} for r in rejections
             ],

@@ -111,3 +111,35 @@ def test_the_tokens_tenant_survives_the_attribute_cap_in_every_table(
     window = (datetime(2026, 1, 1), datetime(2026, 1, 2))
     assert list(health.gauges(store, *window, tenants=["acme"])["value"]) == [3.0]
     assert health.gauges(store, *window, tenants=["globex"]).empty
+
+
+def test_kpi_event_ids_deduplicate_per_tenant(store: Store, make_receivers: Receivers) -> None:
+    """acme pre-sends globex's predictable event id: globex's event still lands, and acme's
+    duplicates count tells nothing about globex's ids."""
+    _, http, _ = make_receivers(ingest_tokens={"acme-token": "acme", "globex-token": "globex"})
+    event = {"event_id": "inv-2026-0001", "ts": "2026-01-02T03:04:05Z", "kpi": "invoice_posted",
+             "value": 1}  # fmt: skip
+
+    def send(token: str) -> dict[str, Any]:
+        answer = requests.post(
+            f"http://127.0.0.1:{http.port}/v1/kpi",
+            json={"events": [event]},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert answer.status_code == 200, answer.text
+        result: dict[str, Any] = answer.json()
+        return result
+
+    assert (send("acme-token")["inserted"], send("globex-token")["inserted"]) == (1, 1)
+    assert send("globex-token")["duplicates"] == 1  # its own id, once more
+    assert rows(
+        store, "SELECT tenant_id, event_id FROM business_events FINAL ORDER BY tenant_id"
+    ) == [
+        {"tenant_id": "acme", "event_id": "inv-2026-0001"},
+        {"tenant_id": "globex", "event_id": "inv-2026-0001"},
+    ]
+    assert rows(store, "SELECT tenant, events FROM kpi_hourly ORDER BY tenant") == [
+        {"tenant": "acme", "events": 1},
+        {"tenant": "globex", "events": 1},
+    ]
