@@ -40,8 +40,8 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 
 from collectors import otlp
 from collectors.kpi_store import write_kpi_events
-from collectors.redaction import Redactor, load_secret
-from collectors.rows import Decoder, any_value, event_name
+from collectors.redaction import redactor_for
+from collectors.rows import Decoder, event_name
 from collectors.wal import Segment, WriteAheadLog, read_records
 from models.db import Store
 from models.errors import BackpressureError, IngestError, KpiContractError, StoreError
@@ -96,9 +96,7 @@ class Pipeline:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
-        self.redactor = Redactor(
-            settings.redact_keys, load_secret(settings.redact_secret, settings.data_dir)
-        )
+        self.redactor = redactor_for(settings)  # RedactionKeyError: refuse to start
         self.decoder = Decoder(self.redactor, settings.max_attributes)
         self.wal_dir = settings.data_dir / "wal"
         self._proto = _proto_schema()
@@ -122,20 +120,6 @@ class Pipeline:
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
         """Open the WAL, queue leftover segments for replay, start the writer thread."""
-        self.store.execute("collectors/clear_ingest_config")
-        # No patterns: a regex and a literal that no attribute key can match.
-        never = "\x00never"
-        self.store.insert(
-            "ingest_config",
-            [
-                [
-                    self.redactor.regex or never,
-                    self.redactor.literals or [never],
-                    self.redactor.secret,
-                ]
-            ],
-            ["redact_regex", "redact_words", "redact_secret"],
-        )
         for signal in otlp.SIGNALS:
             wal = WriteAheadLog(self.wal_dir / signal)
             self._wal[signal] = wal
@@ -308,10 +292,7 @@ class Pipeline:
                     if not is_kpi_event_name(name):
                         keep.append(record)
                         continue
-                    attributes = {kv.key: any_value(kv.value) for kv in record.attributes}
-                    for key, value in attributes.items():
-                        if isinstance(value, str) and self.redactor.sensitive(key):
-                            attributes[key] = self.redactor.hash(value)
+                    attributes = self.redactor.log_attributes(record.attributes)
                     try:
                         events.append(
                             kpi_event_from_log(
@@ -462,7 +443,8 @@ class Pipeline:
         token = f"{signal}-{segment.path.stem}"
         records = read_records(data, str(segment.path))
         if signal == "traces":
-            framed = [_VarintBytes(len(r)) + r for r in records]
+            tail = self.redactor.staging_tail  # the redaction inputs, never stored
+            framed = [_VarintBytes(len(r) + len(tail)) + r + tail for r in records]
             # A big segment goes in as INSERT_PARTS concurrent inserts (ClickHouse runs one
             # insert on one core); the split depends on the records only, so a replay
             # produces the same parts and the same tokens.

@@ -23,8 +23,11 @@ __all__ = ["PLATFORM_TENANT", "SETTINGS_DOC", "Settings", "SettingsError", "load
 PLATFORM_TENANT = "*"
 
 
-def _setting(env: str, default: Any, parse: Callable[[str], Any], doc: str) -> Any:
-    metadata = {"env": env, "parse": parse, "doc": doc, "default": default}
+def _setting(
+    env: str, default: Any, parse: Callable[[str], Any], doc: str, *, secret: bool = False
+) -> Any:
+    # secret: the value may hold a password, token or key; errors never echo it.
+    metadata = {"env": env, "parse": parse, "doc": doc, "default": default, "secret": secret}
     if isinstance(default, dict):
         return field(default_factory=lambda: dict(default), metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -74,10 +77,17 @@ def _identifier(raw: str) -> str:
 def _pairs(raw: str) -> dict[str, str]:
     """``token1=tenant-a,token2=tenant-b`` -> {token: tenant}."""
     pairs: dict[str, str] = {}
-    for item in filter(None, (part.strip() for part in raw.split(","))):
+    items = [part.strip() for part in raw.split(",")]
+    for number, item in enumerate(items, start=1):
+        if not item:
+            continue
         key, sep, value = item.partition("=")
         if not sep or not key or not value:
-            raise ValueError(f"expected KEY=VALUE pairs separated by commas, got {item!r}")
+            # The item is not echoed: in FLOWMETER_INGEST_TOKENS it is a token.
+            raise ValueError(
+                f"expected KEY=VALUE pairs separated by commas; item {number} of "
+                f"{len(items)} is not one"
+            )
         pairs[key] = value
     return pairs
 
@@ -164,6 +174,7 @@ class Settings:
         _clickhouse_url,
         "ClickHouse to use. Default `chdb://<data dir>/clickhouse` (embedded); "
         "or `http(s)://user:pass@host:8123/db` for a server or ClickHouse Cloud.",
+        secret=True,
     )
     clickhouse_cluster: str = _setting(
         "FLOWMETER_CLICKHOUSE_CLUSTER",
@@ -178,6 +189,7 @@ class Settings:
         _db_url,
         "Orchestrator state. Default `sqlite:///<data dir>/orchestrator.db`; "
         "`postgresql+psycopg://user@host/db` for many workers.",
+        secret=True,
     )
     bind: str = _setting("FLOWMETER_BIND", "127.0.0.1", str, "Address every listener binds to.")
     otlp_grpc_port: int = _setting("FLOWMETER_OTLP_GRPC_PORT", 4317, _port, "OTLP/gRPC port.")
@@ -193,6 +205,7 @@ class Settings:
         "`token=tenant,...`. When set, ingest requires `Authorization: Bearer <token>` and "
         "stamps the token's tenant on what it sends; a token for tenant `*` is a platform "
         "token (Flowmeter's own workers and CLI use it): its data keeps its own tenants.",
+        secret=True,
     )
     redact_keys: tuple[str, ...] = _setting(
         "FLOWMETER_REDACT_KEYS",
@@ -204,7 +217,10 @@ class Settings:
         "FLOWMETER_REDACT_SECRET",
         "",
         str,
-        "Key of the redaction hash. Default: a random key kept in the data dir.",
+        "Key of the redaction hash; set the same one on every collector of a store. Default: a "
+        "random key kept in `<data dir>/redact.key` (mode 0600); an unusable key file refuses "
+        "the start (docs/adr/0007).",
+        secret=True,
     )
     batch_rows: int = _setting(
         "FLOWMETER_BATCH_ROWS", 20000, _positive_int, "Rows per insert: a batch flushes here."
@@ -389,7 +405,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         try:
             values[f.name] = f.metadata["parse"](raw.strip())
         except ValueError as exc:
-            raise SettingsError(f"{name}={raw!r} is not valid: {exc}") from None
+            shown = name if f.metadata["secret"] else f"{name}={raw!r}"
+            raise SettingsError(f"{shown} is not valid: {exc}") from None
     settings = Settings(**values)
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise SettingsError("FLOWMETER_TLS_CERT and FLOWMETER_TLS_KEY must be set together")
