@@ -29,8 +29,8 @@ def _setting(
     # secret: the value may hold a password, token or key; errors never echo it.
     metadata = {"env": env, "parse": parse, "doc": doc, "default": default, "secret": secret}
     if isinstance(default, dict):
-        return field(default_factory=lambda: dict(default), metadata=metadata)
-    return field(default=default, metadata=metadata)
+        return field(default_factory=lambda: dict(default), metadata=metadata, repr=not secret)
+    return field(default=default, metadata=metadata, repr=not secret)
 
 
 def _port(raw: str) -> int:

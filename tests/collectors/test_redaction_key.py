@@ -192,3 +192,33 @@ def test_the_receiver_hashes_kpi_api_attributes_with_the_same_key(
     assert rows(store, "SELECT attributes AS a FROM business_events")[0]["a"] == {
         "contact.phone": _sha("api-key", "+33 1 23")
     }
+
+
+def test_a_trace_insert_without_the_redaction_inputs_is_refused_not_stored_in_clear(
+    store: Store, make_pipeline: Callable[..., Pipeline]
+) -> None:
+    """Whatever inserts into the staging table without the key (an old writer, a hand-made
+    INSERT): ClickHouse refuses it rather than store the span unredacted."""
+    from google.protobuf.internal.encoder import _VarintBytes  # type: ignore[attr-defined]
+
+    from collectors.pipeline import TRACES_STAGING, _proto_schema
+    from models.errors import StoreError
+
+    pipeline = make_pipeline(redact_secret="kz")
+    record = _span(b"\x05" * 8, "eve@example.com").SerializeToString()
+    with pytest.raises(StoreError, match="redaction key"):
+        store.insert_raw(TRACES_STAGING, _VarintBytes(len(record)) + record, "Protobuf",
+                         settings={"format_schema": _proto_schema()})  # fmt: skip
+    assert rows(store, "SELECT count() AS n FROM otel_traces") == [{"n": 0}]
+    tail = pipeline.redactor.staging_tail
+    store.insert_raw(TRACES_STAGING, _VarintBytes(len(record) + len(tail)) + record + tail,
+                     "Protobuf", settings={"format_schema": _proto_schema()})  # fmt: skip
+    assert rows(store, "SELECT SpanAttributes['user.email'] AS e FROM otel_traces") == [
+        {"e": _sha("kz", "eve@example.com")}
+    ]
+
+
+def test_settings_never_show_their_secrets(tmp_path: Path) -> None:
+    settings = ingest_settings(tmp_path, redact_secret="r3dact-key", ingest_tokens={"t0ken": "a"})
+    assert "r3dact-key" not in repr(settings) and "t0ken" not in repr(settings)
+    assert "r3dact-key" not in repr(redactor_for(settings))
