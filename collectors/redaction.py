@@ -42,6 +42,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _KEY_FILE_NAME = "redact.key"
+_TENANT_KEY = "tenant.id"  # never redacted
 # No patterns: a regex and a literal that no attribute key can match.
 _NEVER = "\x00never"
 # Field numbers of the redaction inputs appended to each staged trace request
@@ -170,10 +171,11 @@ class Redactor:
         return f"Redactor(regex={self.regex!r}, secret=<hidden>)"
 
     def sensitive(self, key: str) -> bool:
-        """True when values under ``key`` must be hashed."""
+        """True when values under ``key`` must be hashed (never ``tenant.id``: tenancy rests
+        on the ingest token's stamp there, as in sql/schema/311)."""
         hit = self._cache.get(key)
         if hit is None:
-            hit = bool(self._match and self._match(key))
+            hit = bool(self._match and self._match(key)) and key != _TENANT_KEY
             if len(self._cache) < 10000:
                 self._cache[key] = hit
         return hit

@@ -222,3 +222,30 @@ def test_settings_never_show_their_secrets(tmp_path: Path) -> None:
     settings = ingest_settings(tmp_path, redact_secret="r3dact-key", ingest_tokens={"t0ken": "a"})
     assert "r3dact-key" not in repr(settings) and "t0ken" not in repr(settings)
     assert "r3dact-key" not in repr(redactor_for(settings))
+
+
+def test_flowmeter_collect_refuses_to_start_on_an_unusable_key_file(tmp_path: Path) -> None:
+    """The real command, in a process of its own: one line naming the file, no traceback,
+    no key material, nothing listening."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO, free_port
+
+    (tmp_path / "redact.key").write_text("leaked-if-echoed")
+    (tmp_path / "redact.key").chmod(0o640)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FLOWMETER_")},
+        "FLOWMETER_DATA_DIR": str(tmp_path),
+        "FLOWMETER_OTLP_HTTP_PORT": str(free_port()),
+        "FLOWMETER_OTLP_GRPC_PORT": str(free_port()),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "app.cli", "collect"], cwd=REPO, env=env, capture_output=True,
+        text=True, timeout=120, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert "redact.key" in output and "chmod 600" in output
+    assert "Traceback" not in output and "leaked-if-echoed" not in output

@@ -143,3 +143,20 @@ def test_kpi_event_ids_deduplicate_per_tenant(store: Store, make_receivers: Rece
         {"tenant": "acme", "events": 1},
         {"tenant": "globex", "events": 1},
     ]
+
+
+def test_a_glob_matching_tenant_id_does_not_hash_the_tenant(
+    store: Store, make_receivers: Receivers
+) -> None:
+    pipeline, http, _ = make_receivers(ingest_tokens={"acme-token": "acme"}, redact_keys=("*id*",))
+    _post(http, "traces", _traces(3), "acme-token")
+    _post(http, "logs", _logs(3), "acme-token")
+    assert pipeline.flush(30)
+    assert rows(store, "SELECT DISTINCT tenant FROM span_stats_1m") == [{"tenant": "acme"}]
+    assert rows(store, "SELECT DISTINCT tenant FROM lookup_keys") == [{"tenant": "acme"}]
+    assert rows(store, "SELECT DISTINCT ResourceAttributes['tenant.id'] AS t FROM otel_logs") == [
+        {"t": "acme"}
+    ]
+    # ... while the other matching keys are hashed
+    stored = rows(store, "SELECT SpanAttributes['correlation.id'] AS c FROM otel_traces")
+    assert stored[0]["c"] == pipeline.redactor.hash("corr-1")
