@@ -8,7 +8,9 @@
 -- feed kpi_hourly or lookup_keys again) and recreated last; their tables keep their rows.
 -- Every step is re-runnable: a crash anywhere leaves the events in one of the two tables
 -- (the first statement recreates business_events if the crash came between drop and create),
--- and running the file again finishes the move. Events inserted while this runs wait: the
+-- and running the file again finishes the move. On a cluster the copies go through the
+-- cluster's tables synchronously (insert_distributed_sync), so a copy has landed on every
+-- shard before its source is dropped. Events inserted while this runs wait: the
 -- migration runs before the receivers start.
 
 -- sharding_key: cityHash64(tenant_id, event_id)
@@ -67,7 +69,8 @@ INSERT INTO business_events_310 (event_id, ts, kpi, value, amount, currency, ent
     schema_version, ingested_at)
 SELECT event_id, ts, kpi, value, amount, currency, entity_type, entity_id, correlation_id,
     trace_id, workflow, tenant_id, product_line, attributes, schema_version, ingested_at
-FROM business_events;
+FROM business_events
+SETTINGS insert_distributed_sync = 1;
 
 DROP TABLE IF EXISTS business_events;
 
@@ -101,7 +104,8 @@ INSERT INTO business_events (event_id, ts, kpi, value, amount, currency, entity_
     schema_version, ingested_at)
 SELECT event_id, ts, kpi, value, amount, currency, entity_type, entity_id, correlation_id,
     trace_id, workflow, tenant_id, product_line, attributes, schema_version, ingested_at
-FROM business_events_310 FINAL;
+FROM business_events_310 FINAL
+SETTINGS insert_distributed_sync = 1;
 
 DROP TABLE IF EXISTS business_events_310;
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+import pytest
+
 from models.db import Store
 from models.migrations import MIGRATIONS_TABLE, load_migrations, migrate, render
 from tests.builders import kpi_event
@@ -82,6 +84,26 @@ def test_upgrade_keeps_every_kpi_event_and_dedups_per_tenant(engine_dsn: str) ->
         )
         assert tables == [("business_events",)]
         assert migrate(store) == []
+    finally:
+        store.ddl(f"DROP DATABASE IF EXISTS {store.database}")
+        store.close()
+
+
+@pytest.mark.parametrize("crash_after", [4, 5, 6, 7])
+def test_a_crash_in_the_middle_of_310_loses_nothing_when_it_runs_again(
+    engine_dsn: str, crash_after: int
+) -> None:
+    """Stop after statement n (the copy made / old table dropped / copied back), run again."""
+    store = _store_as_main_left_it(engine_dsn)
+    try:
+        for n in range(20):
+            kpi_event(store, T0, "order_advanced", tenant=f"t{n % 2}")
+        (m310,) = [m for m in load_migrations() if m.version == 310]
+        for statement in render(m310.statements)[: crash_after + 1]:
+            store.ddl(statement)
+        migrate(store)
+        assert _count(store, "SELECT count() FROM business_events FINAL") == 20
+        assert _count(store, "SELECT sum(events) FROM kpi_hourly") == 20
     finally:
         store.ddl(f"DROP DATABASE IF EXISTS {store.database}")
         store.close()
