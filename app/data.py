@@ -131,7 +131,14 @@ def kpi_summary(start: datetime, end: datetime, workflow: str, tenants: Tenants)
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def drilldown(kind: str, key: str, tenants: Tenants) -> correlation.Drilldown:
     """Spans, logs, KPI events, dead letters and cost for one correlation / trace / entity id."""
-    return correlation.drilldown(current_store(), kind, key, tenants=tenants, prices=price_list())
+    return correlation.drilldown(
+        current_store(),
+        kind,
+        key,
+        tenants=tenants,
+        prices=price_list(),
+        max_rows=SETTINGS.drilldown_max_rows,
+    )
 
 
 @st.cache_resource(show_spinner=False)

@@ -59,8 +59,9 @@ class TracesEncoder:
 
     numbered_parts = True
 
-    def __init__(self) -> None:
+    def __init__(self, tail: bytes = b"") -> None:
         self._schema = _proto_schema()
+        self._tail = tail  # the redaction inputs each staged request carries (ADR 0007)
 
     def parts(self, rows: int, records: int) -> int:
         """A big segment is cut in INSERT_PARTS (one ClickHouse insert runs on one core)."""
@@ -72,7 +73,8 @@ class TracesEncoder:
 
     def inserts(self, records: Sequence[bytes]) -> list[TableInsert]:
         """One ``FORMAT Protobuf`` insert of the framed records."""
-        payload = b"".join(frame(r) for r in records)
+        tail = self._tail
+        payload = b"".join(frame(r + tail) for r in records)
         schema = self._schema
 
         def write(target: InsertTarget, token: str) -> None:
@@ -155,7 +157,7 @@ def encoder_for(
 ) -> TracesEncoder | LogsEncoder | MetricsEncoder:
     """The encoder of one signal."""
     if signal == "traces":
-        return TracesEncoder()
+        return TracesEncoder(decoder.redactor.staging_tail)
     if signal == "logs":
         return LogsEncoder(decoder, kpi_events)
     return MetricsEncoder(decoder)

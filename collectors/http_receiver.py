@@ -34,7 +34,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from collectors import otlp
-from collectors.kpi_store import write_kpi_events
+from collectors.kpi_store import event_key, write_kpi_events
 from collectors.limits import screen_kpi_batch
 from collectors.metrics import pipeline_figures, refusal_reason
 from collectors.pipeline import Pipeline
@@ -266,7 +266,7 @@ class HttpReceiver:
         return {
             "accepted": len(events),
             "inserted": inserted,
-            "duplicates": len({e.event_id for e in events}) - inserted,
+            "duplicates": len({event_key(e) for e in events}) - inserted,
             "rejected": [
                 {"index": r.index, "event_id": r.event_id, "reason": r.reason} for r in rejections
             ],

@@ -3,7 +3,8 @@
 Validation comes first, over the whole file: with ``skip_bad=False`` a single bad row means
 nothing is written. Then a second pass writes the valid events in chunks through
 ``write_kpi_events`` (one insert per chunk), so memory stays bounded for any file size and
-importing the same file twice adds nothing.
+importing the same file twice adds nothing. Attributes are redacted like ingested ones
+(``FLOWMETER_REDACT_KEYS``, same key, same hashes) before they are written.
 
 CSV cells are text: an empty cell is an absent field, ``attributes`` holds a JSON object of
 strings (``{"channel": "web"}``). JSON Lines: one event object per line, field names as in
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from collectors.kpi_store import write_kpi_events
+from collectors.redaction import Redactor
 from models.db import Store
 from models.errors import KpiContractError
 from models.kpi import KpiEvent, kpi_event_from_record
@@ -222,10 +224,12 @@ def import_kpi_file(
     store: Store,
     kpi_file: KpiFile,
     *,
+    redactor: Redactor,
     progress: Progress = _no_progress,
     chunk_rows: int = IMPORT_CHUNK,
 ) -> ImportReport:
-    """Write the file's valid events (bad rows are skipped; validate first to refuse them)."""
+    """Write the file's valid events, sensitive attributes hashed by ``redactor`` (bad rows
+    are skipped; validate first to refuse them)."""
     report = ImportReport()
     chunk: list[KpiEvent] = []
     for _, result in kpi_file.rows(progress):
@@ -234,7 +238,7 @@ def import_kpi_file(
             report.add_bad(result)
             continue
         report.valid += 1
-        chunk.append(result)
+        chunk.append(redactor.event(result))
         if len(chunk) >= chunk_rows:
             report.written += write_kpi_events(store, chunk)
             chunk = []

@@ -12,7 +12,7 @@ from typing import Any
 from collectors import otlp
 from collectors.limits import Refusals
 from collectors.redaction import Redactor
-from collectors.rows import any_value, event_name
+from collectors.rows import event_name
 from models.errors import KpiContractError
 from models.kpi import KpiEvent, is_kpi_event_name, kpi_event_from_log
 
@@ -50,10 +50,7 @@ class KpiLogs:
                     if not is_kpi_event_name(name):
                         keep.append(record)
                         continue
-                    attributes = {kv.key: any_value(kv.value) for kv in record.attributes}
-                    for key, value in attributes.items():
-                        if isinstance(value, str) and self.redactor.sensitive(key):
-                            attributes[key] = self.redactor.hash(value)
+                    attributes = self.redactor.log_attributes(record.attributes)
                     try:
                         events.append(
                             kpi_event_from_log(

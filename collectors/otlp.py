@@ -305,14 +305,18 @@ def cap_span_attributes(message: Any, limit: int) -> None:
 
 
 def stamp_tenant(signal: str, message: Any, tenant: str) -> None:
-    """Set ``tenant.id`` on every resource, replacing whatever the payload claimed."""
+    """Set ``tenant.id`` on every resource, replacing whatever the payload claimed.
+
+    The stamp goes FIRST: every attribute cap keeps the head of the list, so no number of
+    attributes can push the token's tenant out and let a record's own ``tenant.id`` win.
+    """
+    stamp = KeyValue(key=TENANT_KEY, value=AnyValue(string_value=tenant))
     for block in resources(signal, message):
         attributes = block.resource.attributes
         keep = [kv for kv in attributes if kv.key != TENANT_KEY]
-        if len(keep) != len(attributes):
-            del attributes[:]
-            attributes.extend(keep)
-        attributes.append(KeyValue(key=TENANT_KEY, value=AnyValue(string_value=tenant)))
+        del attributes[:]
+        attributes.append(stamp)
+        attributes.extend(keep)
 
 
 def build_response(signal: str, rejected: int = 0, message: str = "") -> Any:

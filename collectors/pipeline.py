@@ -35,7 +35,7 @@ from collectors.ingest_stats import PipelineStats, SignalStats
 from collectors.kpi_logs import KpiLogs
 from collectors.limits import Refusals, screen
 from collectors.metrics import IngestMetrics
-from collectors.redaction import Redactor, load_secret
+from collectors.redaction import redactor_for
 from collectors.rows import Decoder
 from collectors.wal import (
     Segment,
@@ -73,9 +73,7 @@ class Pipeline:
     def __init__(self, settings: Settings, store: Store) -> None:
         self.settings = settings
         self.store = store
-        self.redactor = Redactor(
-            settings.redact_keys, load_secret(settings.redact_secret, settings.data_dir)
-        )
+        self.redactor = redactor_for(settings)  # RedactionKeyError: refuse to start
         self.decoder = Decoder(self.redactor, settings.max_attributes)
         self.kpi_logs = KpiLogs(self.redactor, tenant_from_resource=bool(settings.ingest_tokens))
         self.wal_dir = settings.data_dir / "wal"
@@ -101,20 +99,6 @@ class Pipeline:
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
         """Open the WAL, queue leftover segments for replay, start the writer threads."""
-        self.store.execute("collectors/clear_ingest_config")
-        # No patterns: a regex and a literal that no attribute key can match.
-        never = "\x00never"
-        self.store.insert(
-            "ingest_config",
-            [
-                [
-                    self.redactor.regex or never,
-                    self.redactor.literals or [never],
-                    self.redactor.secret,
-                ]
-            ],
-            ["redact_regex", "redact_words", "redact_secret"],
-        )
         prune_quarantine(
             self.wal_dir,
             max_age_seconds=self.policy.quarantine_max_age_seconds,

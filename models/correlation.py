@@ -7,6 +7,9 @@ query: date partitions, primary key, bloom filter), so the span table is never s
 small queries: the span read (which resolves the key itself) runs beside resolve, then KPI
 events and logs, each on its own pooled client. Dead letters and replays are the ``dlq.*``
 log events; the attributed cost prices the drill-down's spans with the usage price list.
+Every read is tenant-filtered row by row (a trace id travels in ``traceparent``: another
+tenant can send spans under it) and capped at ``max_rows`` rows (FLOWMETER_DRILLDOWN_MAX_ROWS);
+a cut frame is named in ``truncated`` and in the notes.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ LOOKUP_KINDS = ("correlation", "trace", "entity")
 _SLACK_SECONDS = 300
 # The ends of ClickHouse's DateTime range, for an empty window.
 _NEVER_BEFORE, _NEVER_AFTER = datetime(1970, 1, 2), datetime(2106, 1, 1)
+DRILLDOWN_MAX_ROWS = 10_000  # the default of FLOWMETER_DRILLDOWN_MAX_ROWS
 
 
 @dataclass
@@ -54,6 +58,7 @@ class Drilldown:
     dead_letters: pd.DataFrame  # timestamp, event_name (dlq.quarantined|dlq.replayed), dlq_id, reason, actor, audit_reason, correlation_id, run_id
     cost: pd.DataFrame  # dependency, calls, compute_seconds, cost, currency
     notes: list[str] = field(default_factory=list)
+    truncated: list[str] = field(default_factory=list)  # frames cut at max_rows
 
     @property
     def found(self) -> bool:
@@ -76,19 +81,43 @@ def _check_kind(kind: str) -> None:
         raise ValueError(f"kind must be one of {', '.join(LOOKUP_KINDS)}, not {kind!r}")
 
 
-def trace_spans(store: Store, trace_ids: Sequence[str]) -> pd.DataFrame:
+def trace_spans(
+    store: Store,
+    trace_ids: Sequence[str],
+    *,
+    tenants: Sequence[str] | None = None,
+    max_rows: int = DRILLDOWN_MAX_ROWS,
+) -> pd.DataFrame:
     """Columns timestamp, trace_id, span_id, parent_span_id, span_name, span_kind, service, duration_ms, status_code, status_message, attributes, resource_attributes, event_times, event_names, event_attributes."""
-    return _spans(store, trace_ids, "", "", None)
+    return _spans(store, trace_ids, "", "", tenants, max_rows)
 
 
 def _spans(
-    store: Store, trace_ids: Sequence[str], kind: str, key: str, tenants: Sequence[str] | None
+    store: Store,
+    trace_ids: Sequence[str],
+    kind: str,
+    key: str,
+    tenants: Sequence[str] | None,
+    limit: int,
 ) -> pd.DataFrame:
     """Spans of ``trace_ids`` and of every trace ``kind``/``key`` resolves to (see trace_spans.sql)."""
     ids = sorted({t for t in trace_ids if t})
     return store.query_df(
-        "correlation/trace_spans", trace_ids=ids, kind=kind, key=key, **tenant_params(tenants)
+        "correlation/trace_spans",
+        trace_ids=ids,
+        kind=kind,
+        key=key,
+        limit=limit,
+        **tenant_params(tenants),
     )
+
+
+def _cut(
+    frames: dict[str, pd.DataFrame], max_rows: int
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Each frame to at most ``max_rows`` rows (they were read with one more), and which were cut."""
+    cut = [name for name, frame in frames.items() if len(frame) > max_rows]
+    return {name: frame.head(max_rows) for name, frame in frames.items()}, cut
 
 
 def drilldown(
@@ -98,10 +127,15 @@ def drilldown(
     *,
     tenants: Sequence[str] | None = None,
     prices: PriceList | None = None,
+    max_rows: int = DRILLDOWN_MAX_ROWS,
 ) -> Drilldown:
-    """Spans, logs, KPI events, dead letters/replays and attributed cost for one key."""
+    """Spans, logs, KPI events, dead letters/replays and attributed cost for one key (each at
+    most ``max_rows`` rows; ``truncated`` names the frames that had more)."""
     _check_kind(kind)
+    if max_rows < 1:
+        raise ValueError("max_rows must be at least 1")
     key = key.strip()
+    limit = max_rows + 1  # one more than shown: tells a cut from an exact fit
     # A trace id is its own trace even without correlation ids (any OTel SDK).
     own_trace = [key] if kind == "trace" and tenants is None else []
 
@@ -117,6 +151,7 @@ def drilldown(
                 "correlation/kpi_events",
                 trace_ids=trace_ids,
                 correlation_ids=correlation_ids,
+                limit=limit,
                 **tenant_params(tenants),
             ),
             lambda: store.query_df(
@@ -126,6 +161,8 @@ def drilldown(
                 start=utc(start),
                 end=utc(end),
                 slack_seconds=_SLACK_SECONDS,
+                limit=limit,
+                **tenant_params(tenants),
             ),
         )
         return keys, logs, kpi_events
@@ -133,17 +170,23 @@ def drilldown(
     # The span read resolves the key itself, so it runs beside resolve -> (KPI events | logs):
     # the longest read no longer waits for the resolve round trip.
     spans, (keys, logs, kpi_events) = concurrently(
-        lambda: _spans(store, own_trace, kind, key, tenants),
+        lambda: _spans(store, own_trace, kind, key, tenants, limit),
         keys_logs_events,
     )
-    notes: list[str] = []
+    frames, truncated = _cut({"spans": spans, "logs": logs, "kpi_events": kpi_events}, max_rows)
+    spans, logs, kpi_events = frames["spans"], frames["logs"], frames["kpi_events"]
+    notes: list[str] = [
+        f"showing the first {max_rows} {name.replace('_', ' ')}: there are more "
+        "(FLOWMETER_DRILLDOWN_MAX_ROWS)"
+        for name in truncated
+    ]
     if keys.empty and spans.empty:
         notes.append(f"no {kind} id {key!r} is known" + (" for your tenants" if tenants else ""))
     cost = price_spans(spans, prices) if prices is not None else _no_cost()
     if prices is None:
         notes.append("no usage price list configured (FLOWMETER_PRICING_FILE): cost not attributed")
     return Drilldown(
-        kind, key, keys, spans, logs, kpi_events, dead_letter_events(logs), cost, notes
+        kind, key, keys, spans, logs, kpi_events, dead_letter_events(logs), cost, notes, truncated
     )
 
 

@@ -40,8 +40,8 @@ def _setting(
     # secret: the value never appears in an error message (it may hold a password or token).
     metadata = {"env": env, "parse": parse, "doc": doc, "default": default, "secret": secret}
     if isinstance(default, dict):
-        return field(default_factory=lambda: dict(default), metadata=metadata)
-    return field(default=default, metadata=metadata)
+        return field(default_factory=lambda: dict(default), metadata=metadata, repr=not secret)
+    return field(default=default, metadata=metadata, repr=not secret)
 
 
 def _port(raw: str) -> int:
@@ -298,7 +298,9 @@ class Settings:
         "FLOWMETER_REDACT_SECRET",
         "",
         str,
-        "Key of the redaction hash. Default: a random key kept in the data dir.",
+        "Key of the redaction hash; set the same one on every collector of a store. Default: a "
+        "random key kept in `<data dir>/redact.key` (mode 0600); an unusable key file refuses "
+        "the start (docs/adr/0007).",
         secret=True,
     )
     batch_rows: int = _setting(
@@ -575,6 +577,12 @@ class Settings:
         "`rollups`, `business`, `costs`) or `table=days` (a table's own entry wins); 0 or "
         "absent keeps forever. Applied as TTLs at every start and by `flowmeter retention "
         "apply`. Setting the variable replaces the whole default.",
+    )
+    drilldown_max_rows: int = _setting(
+        "FLOWMETER_DRILLDOWN_MAX_ROWS",
+        10000,
+        _positive_int,
+        "Most spans, logs and KPI events one Trace Explorer drill-down shows; it says when it cut.",
     )
 
     @property

@@ -8,6 +8,8 @@ import click
 
 from app.cli.store import open_store
 from collectors.kpi_import import ImportReport, KpiFile, import_kpi_file, validate_kpi_file
+from collectors.redaction import redactor_for
+from models.settings import load_settings
 
 __all__ = ["IMPORT_COMMANDS"]
 
@@ -52,10 +54,11 @@ def import_kpi_command(file: Path, skip_bad: bool, tenant: str | None) -> None:
                 f"{file.name}: {_rows(checked.bad_count)} {verb} the KPI contract; nothing was "
                 "imported (fix them, or pass --skip-bad to import the other rows)"
             )
+    redactor = redactor_for(load_settings())  # RedactionKeyError: nothing imported in clear
     store = open_store()
     try:
         with click.progressbar(length=kpi_file.size, label=f"importing {file.name}") as bar:
-            report = import_kpi_file(store, kpi_file, progress=bar.update)
+            report = import_kpi_file(store, kpi_file, redactor=redactor, progress=bar.update)
     finally:
         store.close()
     already = report.valid - report.written

@@ -6,8 +6,11 @@
 -- The bounds lookup skips the bloom filter of otel_traces_trace_id_ts: its primary key
 -- (TraceId, Start) already narrows every part to one granule, and reading the filter of
 -- every daily part cost more than it saved (bench: 11.5 -> 5.1 ms at 2M traces).
+-- A trace id is no secret (it travels in traceparent), so every span is tenant-filtered itself:
+-- its tenant is the resource's tenant.id (the ingest token's stamp), else the span's own.
+-- At most {limit} spans come back (the caller asks one more than it shows to tell a cut).
 -- returns: timestamp DateTime64(9), trace_id String, span_id String, parent_span_id String, span_name String, span_kind String, service String, duration_ms Float64, status_code String, status_message String, attributes Map(String, String), resource_attributes Map(String, String), event_times Array(DateTime64(9)), event_names Array(String), event_attributes Array(Map(String, String))
--- params: trace_ids Array(String), kind String, key String, all_tenants UInt8, tenants Array(String)
+-- params: trace_ids Array(String), kind String, key String, all_tenants UInt8, tenants Array(String), limit UInt32
 WITH
     (
         SELECT groupUniqArray(correlation_id) FROM lookup_keys
@@ -45,4 +48,7 @@ SELECT
 FROM otel_traces
 WHERE has(ids, TraceId)
   AND Timestamp >= bounds.1 AND Timestamp <= bounds.2
+  AND ({all_tenants:UInt8} = 1
+       OR has({tenants:Array(String)}, if(ResourceAttributes['tenant.id'] != '', ResourceAttributes['tenant.id'], SpanAttributes['tenant.id'])))
 ORDER BY timestamp
+LIMIT {limit:UInt32}
