@@ -199,19 +199,18 @@ def test_a_trace_insert_without_the_redaction_inputs_is_refused_not_stored_in_cl
 ) -> None:
     """Whatever inserts into the staging table without the key (an old writer, a hand-made
     INSERT): ClickHouse refuses it rather than store the span unredacted."""
-    from google.protobuf.internal.encoder import _VarintBytes  # type: ignore[attr-defined]
-
-    from collectors.pipeline import TRACES_STAGING, _proto_schema
+    from collectors.encoders import TRACES_STAGING, _proto_schema
+    from collectors.wal import frame
     from models.errors import StoreError
 
     pipeline = make_pipeline(redact_secret="kz")
     record = _span(b"\x05" * 8, "eve@example.com").SerializeToString()
     with pytest.raises(StoreError, match="redaction key"):
-        store.insert_raw(TRACES_STAGING, _VarintBytes(len(record)) + record, "Protobuf",
+        store.insert_raw(TRACES_STAGING, frame(record), "Protobuf",
                          settings={"format_schema": _proto_schema()})  # fmt: skip
     assert rows(store, "SELECT count() AS n FROM otel_traces") == [{"n": 0}]
     tail = pipeline.redactor.staging_tail
-    store.insert_raw(TRACES_STAGING, _VarintBytes(len(record) + len(tail)) + record + tail,
+    store.insert_raw(TRACES_STAGING, frame(record + tail),
                      "Protobuf", settings={"format_schema": _proto_schema()})  # fmt: skip
     assert rows(store, "SELECT SpanAttributes['user.email'] AS e FROM otel_traces") == [
         {"e": _sha("kz", "eve@example.com")}
