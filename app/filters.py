@@ -6,7 +6,7 @@ is a shareable link. Bad values in a hand-edited URL fall back to defaults with 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -50,15 +50,16 @@ class Filters:
         """The period of the same length just before this one."""
         return self.start - (self.end - self.start), self.start
 
-    def describe(self) -> str:
-        """One line naming the period and each active filter."""
+    def describe(self, quote: Callable[[str], str] = str) -> str:
+        """One line naming the period and each active filter (values passed through ``quote``,
+        e.g. ``md_code`` where the line is rendered as Markdown: they come from the URL)."""
         parts = [f"{self.label} ({self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M} UTC)"]
         for name, value in (
             ("tenant", self.tenant),
             ("product line", self.product_line),
             ("workflow", self.workflow),
         ):
-            parts.append(f"{name}: {value or 'all'}")
+            parts.append(f"{name}: {quote(value) if value else 'all'}")
         return " · ".join(parts)
 
     def to_params(self) -> dict[str, str]:

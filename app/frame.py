@@ -16,6 +16,7 @@ import streamlit as st
 from app import data
 from app.access import OPEN_USER, User, tenant_scope
 from app.filters import CUSTOM, PERIODS, Filters, parse_filters
+from app.formatting import md_code, md_literal
 from app.users import UserRecord, authenticate, load_users, user_for_email
 from models.errors import AccessError
 from models.settings import Settings, load_settings
@@ -59,7 +60,7 @@ def sign_in() -> tuple[User, bool]:
         try:
             return user_for_email(users, str(st.user.get("email", ""))), False
         except AccessError as exc:
-            st.error(str(exc))
+            st.error(md_literal(exc))
             st.button("Sign out", on_click=st.logout)
             st.stop()
     signed_in = st.session_state.get(_USER_KEY)
@@ -89,7 +90,7 @@ def _sign_in_form(users: Mapping[str, UserRecord], *, oidc: bool) -> None:
         try:
             st.session_state[_USER_KEY] = authenticate(users, name, password)
         except AccessError as exc:
-            st.error(str(exc))
+            st.error(md_literal(exc))
             return
         st.rerun()
 
@@ -170,7 +171,7 @@ def sidebar(user: User, *, open_access: bool) -> Context:
             st.button("Sign out", on_click=sign_out, key="_sign_out")
     _write_url(filters)
     for note in filters.notes:
-        st.warning(note)
+        st.warning(md_literal(note))
     tenants = tenant_scope(user, filters.tenant)
     ctx = Context(user=user, filters=filters, tenants=tenants, open_access=open_access)
     st.session_state[_CONTEXT_KEY] = ctx
@@ -202,7 +203,7 @@ def header(title: str, ctx: Context, *, applies: str = "") -> None:
     freshness = data.freshness(ctx.tenants)
     latest = freshness.latest
     updated = f"newest record {latest:%Y-%m-%d %H:%M} UTC" if latest else "no data yet"
-    line = f"{ctx.filters.describe()} · {updated} · read {freshness.read_at:%H:%M:%S} UTC"
+    line = f"{ctx.filters.describe(md_code)} · {updated} · read {freshness.read_at:%H:%M:%S} UTC"
     if applies:
         line += f" · {applies}"
     st.caption(line)
