@@ -71,7 +71,8 @@ def md_literal(text: object) -> str:
     No link, image, emphasis, heading, list, HTML, math or ``:color[...]`` directive survives;
     a bare URL may still be made clickable by the renderer, but it reads exactly as the text.
     """
-    escaped = _INLINE_MARKUP.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(text)))
+    # Outer blanks would not show anyway; leading ones could make a list or a code block.
+    escaped = _INLINE_MARKUP.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(text)).strip())
     return _LINE_START_MARKUP.sub(r"\1\\\2", escaped)
 
 
