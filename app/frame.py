@@ -17,7 +17,8 @@ from app import data
 from app.access import OPEN_USER, User, tenant_scope
 from app.filters import CUSTOM, PERIODS, Filters, parse_filters
 from app.formatting import md_code, md_literal
-from app.users import UserRecord, authenticate, load_users, user_for_email
+from app.sign_in_limits import SignInLimiter, SignInLimits
+from app.users import UserRecord, authenticate, load_users, user_for_oidc
 from models.errors import AccessError
 from models.settings import Settings, load_settings
 
@@ -43,6 +44,25 @@ def settings() -> Settings:
     return load_settings()
 
 
+@st.cache_resource(show_spinner=False)
+def sign_in_limiter() -> SignInLimiter:
+    """Failed sign-ins per user and per client, shared by every session of this process."""
+    config = settings()
+    return SignInLimiter(
+        SignInLimits(
+            per_user=config.signin_max_failures_per_user,
+            per_client=config.signin_max_failures_per_client,
+            window_seconds=config.signin_window_seconds,
+        )
+    )
+
+
+def _client_address() -> str:
+    # Streamlit's view of the peer; behind a proxy every client shares the proxy's address,
+    # so the per-client limit then acts as a global one (the per-user limit still applies).
+    return st.context.ip_address or "unknown"
+
+
 def _oidc_enabled() -> bool:
     try:
         return "auth" in st.secrets
@@ -58,7 +78,7 @@ def sign_in() -> tuple[User, bool]:
     users = load_users(config.users_file) if config.users_file else {}
     if _oidc_enabled() and st.user.is_logged_in:
         try:
-            return user_for_email(users, str(st.user.get("email", ""))), False
+            return user_for_oidc(users, st.user.to_dict()), False
         except AccessError as exc:
             st.error(md_literal(exc))
             st.button("Sign out", on_click=st.logout)
@@ -87,11 +107,18 @@ def _sign_in_form(users: Mapping[str, UserRecord], *, oidc: bool) -> None:
         password = st.text_input("Password", type="password")
         submitted = st.form_submit_button("Sign in")
     if submitted:
+        limiter, client = sign_in_limiter(), _client_address()
         try:
-            st.session_state[_USER_KEY] = authenticate(users, name, password)
+            limiter.check(name, client)
+            try:
+                st.session_state[_USER_KEY] = authenticate(users, name, password)
+            except AccessError:
+                limiter.failed(name, client)
+                raise
         except AccessError as exc:
             st.error(md_literal(exc))
             return
+        limiter.succeeded(name)
         st.rerun()
 
 

@@ -335,6 +335,25 @@ class Settings:
     cache_ttl_seconds: int = _setting(
         "FLOWMETER_CACHE_TTL_SECONDS", 30, _positive_int, "Dashboard query cache lifetime."
     )
+    signin_max_failures_per_user: int = _setting(
+        "FLOWMETER_SIGNIN_MAX_FAILURES_PER_USER",
+        5,
+        _positive_int,
+        "Failed dashboard sign-ins allowed per user name within the sign-in window; more are "
+        "refused (before the password check) until the oldest leaves the window.",
+    )
+    signin_max_failures_per_client: int = _setting(
+        "FLOWMETER_SIGNIN_MAX_FAILURES_PER_CLIENT",
+        20,
+        _positive_int,
+        "Failed dashboard sign-ins allowed per client address within the sign-in window.",
+    )
+    signin_window_seconds: float = _setting(
+        "FLOWMETER_SIGNIN_WINDOW_SECONDS",
+        300.0,
+        _positive_float,
+        "The sliding window over which failed sign-ins are counted.",
+    )
 
     @property
     def clickhouse_dsn(self) -> str:
