@@ -158,8 +158,10 @@ def _choice(
 def sidebar(user: User, *, open_access: bool) -> Context:
     """Draw the shared sidebar; keep its state in the URL; return the run's context."""
     now = datetime.now(UTC)
+    max_days = settings().dashboard_max_days
     filters = parse_filters({k: _param(k) for k in ("range", "from", "to", "tenant",
-                                                    "product_line", "workflow")}, now)  # fmt: skip
+                                                    "product_line", "workflow")}, now,
+                            max_days)  # fmt: skip
     with st.sidebar:
         st.markdown("**Filters**")
         period_keys = [*PERIODS, CUSTOM]
@@ -174,10 +176,12 @@ def sidebar(user: User, *, open_access: bool) -> Context:
         if range_key == CUSTOM:
             default_days = (filters.start.date(), (filters.end - timedelta(seconds=1)).date())
             picked = st.date_input("Dates (UTC)", value=default_days, key="_filter_dates")
-            if isinstance(picked, tuple) and len(picked) == 2:
+            # Unchanged dates keep the URL's filters (and their notes, e.g. a cut period).
+            if isinstance(picked, tuple) and len(picked) == 2 and picked != default_days:
                 first, last = picked
                 dims = {k: getattr(filters, k) for k in ("tenant", "product_line", "workflow")}
-                filters = parse_filters({"from": str(first), "to": str(last), **dims}, now)
+                filters = parse_filters({"from": str(first), "to": str(last), **dims}, now,
+                                        max_days)  # fmt: skip
         elif range_key != filters.range_key or filters.range_key == CUSTOM:
             filters = filters.with_period(str(range_key), now)
         scope = tenant_scope(user)

@@ -64,6 +64,10 @@ class StoreError(FlowmeterError):
     """The ClickHouse store failed or refused a statement."""
 
 
+class QueryLimitError(StoreError):
+    """A read ran past its reader's limits (time or rows); the message names the setting."""
+
+
 class StoreLockedError(StoreError):
     """Another process already holds the embedded store's data directory."""
 

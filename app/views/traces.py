@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
 
 from app import charts, data, frame
+from app.filters import bounded_window
 from app.formatting import md_code, md_literal
 
 ctx = frame.context()
@@ -43,9 +44,13 @@ def _window() -> tuple[datetime, datetime]:
     try:
         start = datetime.fromisoformat(str(st.query_params.get("from_ts", "")))
         end = datetime.fromisoformat(str(st.query_params.get("to_ts", "")))
-        return start.replace(tzinfo=None), end.replace(tzinfo=None)
     except ValueError:
         return f.start, f.end
+    start, end, cut = bounded_window(start.replace(tzinfo=None), end.replace(tzinfo=None),
+                                     datetime.now(UTC), frame.settings().dashboard_max_days)  # fmt: skip
+    if cut:
+        st.warning(md_literal(f"from_ts/to_ts: {cut}"))
+    return start, end
 
 
 def _codes(values: pd.Series) -> str:
