@@ -28,8 +28,8 @@ PAGES = {
 
 user, open_access = frame.sign_in()
 navigation = st.navigation([PAGES[name] for name in visible_views(user)])
-frame.sidebar(user, open_access=open_access)
 try:
+    frame.sidebar(user, open_access=open_access)
     navigation.run()
 except QueryLimitError as exc:  # a URL asked for more than the dashboard's limits allow
     st.error(md_literal(exc))
