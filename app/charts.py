@@ -1,7 +1,13 @@
-"""Plotly figures for the views: drawing only, every number comes from models/."""
+"""Plotly figures for the views: drawing only, every number comes from models/.
+
+Plotly reads labels, legend names and hover text as pseudo-HTML (``<a href>`` makes a link,
+``<b>`` bold): every value from telemetry passes through ``_plain`` first, which escapes
+``& < >`` so that plotly shows the text exactly as it came.
+"""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pandas as pd
@@ -26,6 +32,10 @@ MUTED = "#90A4AE"
 WARN = "#EF6C00"
 
 NO_WORKFLOW = "(no workflow)"
+
+
+def _plain(value: object) -> str:
+    return html.escape(str(value), quote=False)
 
 
 def _layout(figure: go.Figure, height: int) -> go.Figure:
@@ -54,7 +64,7 @@ def health_figure(series: pd.DataFrame, kpi_series: pd.DataFrame, bucket_minutes
                        line={"color": NEUTRAL}, row=2, col=1)  # fmt: skip
     if not kpi_series.empty:
         for kpi, rows in kpi_series.groupby("kpi", sort=True):
-            figure.add_scatter(x=rows["bucket"], y=rows["events"], name=str(kpi),
+            figure.add_scatter(x=rows["bucket"], y=rows["events"], name=_plain(kpi),
                                mode="lines+markers", row=3, col=1)  # fmt: skip
     figure.update_layout(barmode="overlay")
     return _layout(figure, 620)
@@ -83,7 +93,7 @@ def waterfall(spans: pd.DataFrame) -> go.Figure:
     records: list[dict[str, Any]] = frame.to_dict("records")  # type: ignore[assignment]
     for i, span in enumerate(records):
         attrs = dict(span["attributes"])
-        name, service = span["span_name"], span["service"]
+        name, service = _plain(span["span_name"]), _plain(span["service"])
         label = f"{i + 1:>3}. {'· ' * depths[span['span_id']]}{name} [{service}]"
         labels.append(label)
         retried = attrs.get("step.outcome") == "retry" or "retry" in list(span["event_names"])
@@ -91,7 +101,7 @@ def waterfall(spans: pd.DataFrame) -> go.Figure:
         colors.append(BAD if failed and not retried else WARN if retried else GOOD)
         hovers.append(
             f"{name}<br>{service}<br>{float(span['duration_ms']):.1f} ms<br>"
-            f"status {span['status_code']} {span['status_message']}"
+            f"status {_plain(span['status_code'])} {_plain(span['status_message'])}"
         )
         if retried:
             retry_x.append(offsets[i] + float(span["duration_ms"]))
@@ -130,7 +140,8 @@ def savings_figure(by_day: pd.DataFrame, currency: str) -> go.Figure:
 
 def _workflow_names(report: pd.DataFrame) -> pd.DataFrame:
     # Cost attributed to no workflow has an empty name; say so instead of an empty label.
-    return report.assign(workflow=report["workflow"].replace("", NO_WORKFLOW))
+    named = report["workflow"].replace("", NO_WORKFLOW)
+    return report.assign(workflow=[_plain(w) for w in named])
 
 
 def ranking_figure(report: pd.DataFrame, currency: str) -> go.Figure:

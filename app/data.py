@@ -1,5 +1,9 @@
 """Cached reads for the views: each calls one models (or orchestrator) function on the store.
 
+Every read runs within the dashboard's limits (FLOWMETER_DASHBOARD_QUERY_TIMEOUT_SECONDS,
+FLOWMETER_DASHBOARD_MAX_ROWS) and every cache keeps at most FLOWMETER_CACHE_MAX_ENTRIES
+results, so neither a slow query nor many distinct URLs can exhaust the dashboard.
+
 Every function takes the tenants the reader may see as an argument, so the cache key holds
 the tenant scope and one user's cached numbers are never served to another.
 """
@@ -30,7 +34,7 @@ from models import (
 )
 from models import cost_export as cost_export_module
 from models import dimensions as catalog
-from models.db import current_store
+from models.db import ReadLimits, Store, current_store
 from models.settings import load_settings
 from orchestrator.api import OrchestratorAPI
 
@@ -38,10 +42,23 @@ Tenants = tuple[str, ...] | None
 
 SETTINGS = load_settings()
 TTL_SECONDS = SETTINGS.cache_ttl_seconds
+CACHE_ENTRIES = SETTINGS.cache_max_entries  # per cached function: memory stays bounded
+LIMITS = ReadLimits(
+    max_execution_time=SETTINGS.dashboard_query_timeout_seconds,
+    max_result_rows=SETTINGS.dashboard_max_rows,
+    timeout_setting="FLOWMETER_DASHBOARD_QUERY_TIMEOUT_SECONDS="
+    f"{SETTINGS.dashboard_query_timeout_seconds:g}",
+    rows_setting=f"FLOWMETER_DASHBOARD_MAX_ROWS={SETTINGS.dashboard_max_rows}",
+)
 SLO_SUCCESS = SETTINGS.slo_success_target
 SLO_P95_MS = SETTINGS.slo_p95_ms
 POLICY = SETTINGS.cost_allocation_policy
 WEIGHTS = dict(SETTINGS.cost_allocation_weights)
+
+
+def _store() -> Store:
+    """The store, every named read bounded in time and rows (ReadLimits)."""
+    return current_store().limited(LIMITS)
 
 
 @dataclass(frozen=True)
@@ -52,87 +69,85 @@ class Freshness:
     read_at: datetime
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def table_rows() -> pd.DataFrame:
     """Rows and bytes per table."""
-    return overview.table_rows(current_store())
+    return overview.table_rows(_store())
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def dimensions(tenants: Tenants) -> dict[str, list[str]]:
     """Tenants, product lines and workflows for the sidebar."""
-    return catalog.dimension_values(current_store(), tenants)
+    return catalog.dimension_values(_store(), tenants)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def freshness(tenants: Tenants) -> Freshness:
     """When the newest visible record happened; read_at is when this was asked."""
-    latest = catalog.newest_record(current_store(), tenants)
+    latest = catalog.newest_record(_store(), tenants)
     return Freshness(latest, datetime.now(UTC).replace(tzinfo=None))
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def store_is_empty() -> bool:
     """True when no table holds a row (the first-run empty state)."""
-    rows = overview.table_rows(current_store())
+    rows = overview.table_rows(_store())
     return rows.empty or int(rows["rows"].sum()) == 0
 
 
 # --- system health -----------------------------------------------------------------------
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def health_summary(
     start: datetime, end: datetime, by: str, workflow: str, tenants: Tenants,
     product_line: str = "",
 ) -> pd.DataFrame:  # fmt: skip
     """Health per workflow / step / service ... with SLO status and error-budget burn."""
     summary = health.health_summary(
-        current_store(), start, end, by=by, workflow=workflow, product_line=product_line,
+        _store(), start, end, by=by, workflow=workflow, product_line=product_line,
         tenants=tenants,
     )  # fmt: skip
     return health.slo_status(summary, success_target=SLO_SUCCESS, p95_target_ms=SLO_P95_MS)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def health_timeseries(
     start: datetime, end: datetime, bucket_minutes: int, workflow: str, tenants: Tenants,
     product_line: str = "",
 ) -> pd.DataFrame:  # fmt: skip
     """Runs over time in buckets: spans, errors, retries, dead letters, latency quantiles."""
     return health.health_timeseries(
-        current_store(), start, end, bucket_minutes=bucket_minutes, kind="run",
+        _store(), start, end, bucket_minutes=bucket_minutes, kind="run",
         workflow=workflow, product_line=product_line, tenants=tenants,
     )  # fmt: skip
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def gauges(start: datetime, end: datetime, tenants: Tenants) -> pd.DataFrame:
     """Latest DLQ depth, queue lag and breaker state per label."""
-    return health.gauges(current_store(), start, end, tenants=tenants)
+    return health.gauges(_store(), start, end, tenants=tenants)
 
 
 # --- business KPIs -----------------------------------------------------------------------
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def kpi_series(
     start: datetime, end: datetime, bucket: str, workflow: str, tenants: Tenants
 ) -> pd.DataFrame:
     """KPI events per hour or day."""
-    return kpis.kpi_series(
-        current_store(), start, end, bucket=bucket, workflow=workflow, tenants=tenants
-    )
+    return kpis.kpi_series(_store(), start, end, bucket=bucket, workflow=workflow, tenants=tenants)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def kpi_summary(start: datetime, end: datetime, workflow: str, tenants: Tenants) -> pd.DataFrame:
     """KPI totals against the previous period of the same length."""
-    return kpis.kpi_summary(current_store(), start, end, workflow=workflow, tenants=tenants)
+    return kpis.kpi_summary(_store(), start, end, workflow=workflow, tenants=tenants)
 
 
 # --- correlation drill-down --------------------------------------------------------------
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def drilldown(kind: str, key: str, tenants: Tenants) -> correlation.Drilldown:
     """Spans, logs, KPI events, dead letters and cost for one correlation / trace / entity id."""
     return correlation.drilldown(
-        current_store(),
+        _store(),
         kind,
         key,
         tenants=tenants,
@@ -148,14 +163,12 @@ def price_list() -> pricing.PriceList | None:
     return pricing.load_price_list(path) if path is not None else None
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def search_spans(
     key: str, value: str, start: datetime, end: datetime, limit: int, tenants: Tenants
 ) -> pd.DataFrame:
     """Spans whose attribute key equals value, newest first."""
-    return correlation.search_spans(
-        current_store(), key, value, start, end, limit=limit, tenants=tenants
-    )
+    return correlation.search_spans(_store(), key, value, start, end, limit=limit, tenants=tenants)
 
 
 def gauge_totals(gauges_frame: pd.DataFrame) -> totals.GaugeTotals:
@@ -250,26 +263,26 @@ def _epoch_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFram
 
 
 # --- ROI -------------------------------------------------------------------------------
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def roi(start: datetime, end: datetime, workflow: str, tenants: Tenants) -> pd.DataFrame:
     """ROI per workflow and baseline version over [start, end)."""
-    return roi_report.roi_report(current_store(), start, end, workflow=workflow, policy=POLICY,
+    return roi_report.roi_report(_store(), start, end, workflow=workflow, policy=POLICY,
                                  weights=WEIGHTS, tenants=tenants)  # fmt: skip
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def roi_daily(
     start: datetime, end: datetime, workflow: str, tenants: Tenants
 ) -> tuple[pd.DataFrame, int | None]:
     """Savings and platform cost per day and workflow, and the payback in days."""
-    return roi_report.roi_daily(current_store(), start, end, workflow=workflow, policy=POLICY,
+    return roi_report.roi_daily(_store(), start, end, workflow=workflow, policy=POLICY,
                                 weights=WEIGHTS, tenants=tenants)  # fmt: skip
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def before_after(workflow: str, metric: str, tenants: Tenants) -> Any:
     """Before/after go-live comparison of one metric with a bootstrap interval."""
-    return roi_report.before_after(current_store(), workflow, metric, policy=POLICY,
+    return roi_report.before_after(_store(), workflow, metric, policy=POLICY,
                                    tenants=tenants)  # fmt: skip
 
 
@@ -291,26 +304,26 @@ def kpi_headlines(
 
 
 # --- baselines ---------------------------------------------------------------------------
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def baseline_history(workflow: str) -> pd.DataFrame:
     """Every baseline version, newest first per workflow."""
-    return baselines.baseline_history(current_store(), workflow)
+    return baselines.baseline_history(_store(), workflow)
 
 
 # --- cost attribution --------------------------------------------------------------------
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def attributed_costs(
     start: date, end: date, by: str, daily: bool, tenants: Tenants
 ) -> pd.DataFrame:
     """Cost per group (and day), shared cost allocated by the configured policy."""
-    return costs.attributed_costs(current_store(), start, end, by=by, policy=POLICY,
+    return costs.attributed_costs(_store(), start, end, by=by, policy=POLICY,
                                   weights=WEIGHTS, daily=daily, tenants=tenants)  # fmt: skip
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def unit_economics(start: date, end: date, by: str, tenants: Tenants) -> pd.DataFrame:
     """Cost per transaction and per order, per day and group."""
-    return costs.unit_economics(current_store(), start, end, by=by, tenants=tenants)
+    return costs.unit_economics(_store(), start, end, by=by, tenants=tenants)
 
 
 def cost_totals(frame: pd.DataFrame) -> totals.CostTotals:
@@ -318,7 +331,7 @@ def cost_totals(frame: pd.DataFrame) -> totals.CostTotals:
     return totals.cost_totals(frame)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+@st.cache_data(ttl=TTL_SECONDS, max_entries=CACHE_ENTRIES, show_spinner=False)
 def cost_export(start: date, end: date, by: str, fmt: str, tenants: Tenants) -> bytes:
     """The cost report as CSV / XLSX / Parquet / HTML bytes (the analytics export writer)."""
     frame = attributed_costs(start, end, by, False, tenants)

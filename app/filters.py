@@ -1,16 +1,18 @@
 """The shared filters (period, tenant, product line, workflow) and their URL form.
 
 Pure: views read a ``Filters``; ``app/frame.py`` keeps it in ``st.query_params`` so every view
-is a shareable link. Bad values in a hand-edited URL fall back to defaults with a note.
+is a shareable link. Bad values in a hand-edited URL fall back to defaults with a note, and
+a period longer than FLOWMETER_DASHBOARD_MAX_DAYS (or reaching past tomorrow) is cut to fit,
+with a note, so no link can make every query scan all of history.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
-__all__ = ["PERIODS", "Filters", "bucket_minutes", "parse_filters"]
+__all__ = ["PERIODS", "Filters", "bounded_window", "bucket_minutes", "parse_filters"]
 
 # range key -> (label, length)
 PERIODS: dict[str, tuple[str, timedelta]] = {
@@ -23,6 +25,7 @@ PERIODS: dict[str, tuple[str, timedelta]] = {
 DEFAULT_PERIOD = "7d"
 CUSTOM = "custom"
 FILTER_KEYS = ("range", "from", "to", "tenant", "product_line", "workflow")
+DEFAULT_MAX_DAYS = 400  # FLOWMETER_DASHBOARD_MAX_DAYS
 
 
 @dataclass(frozen=True)
@@ -50,15 +53,16 @@ class Filters:
         """The period of the same length just before this one."""
         return self.start - (self.end - self.start), self.start
 
-    def describe(self) -> str:
-        """One line naming the period and each active filter."""
+    def describe(self, quote: Callable[[str], str] = str) -> str:
+        """One line naming the period and each active filter (values passed through ``quote``,
+        e.g. ``md_code`` where the line is rendered as Markdown: they come from the URL)."""
         parts = [f"{self.label} ({self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M} UTC)"]
         for name, value in (
             ("tenant", self.tenant),
             ("product line", self.product_line),
             ("workflow", self.workflow),
         ):
-            parts.append(f"{name}: {value or 'all'}")
+            parts.append(f"{name}: {quote(value) if value else 'all'}")
         return " · ".join(parts)
 
     def to_params(self) -> dict[str, str]:
@@ -100,7 +104,28 @@ def _date(raw: str) -> date | None:
         return None
 
 
-def parse_filters(params: Mapping[str, str], now: datetime) -> Filters:
+def bounded_window(
+    start: datetime, end: datetime, now: datetime, max_days: int = DEFAULT_MAX_DAYS
+) -> tuple[datetime, datetime, str]:
+    """[start, end) cut to end with tomorrow and last at most ``max_days``; a note when cut."""
+    tomorrow = _minute_ceiling(now).date() + timedelta(days=1)
+    latest = datetime.combine(tomorrow + timedelta(days=1), time())
+    notes: list[str] = []
+    if end > latest:
+        end = latest
+        notes.append(f"the period reached past {tomorrow.isoformat()}; it now ends there")
+    if end - start > timedelta(days=max_days):
+        start = end - timedelta(days=max_days)
+        notes.append(
+            f"a period is at most {max_days} days (FLOWMETER_DASHBOARD_MAX_DAYS); showing "
+            f"{start:%Y-%m-%d} – {(end - timedelta(seconds=1)):%Y-%m-%d}"
+        )
+    return start, end, "; ".join(notes)
+
+
+def parse_filters(
+    params: Mapping[str, str], now: datetime, max_days: int = DEFAULT_MAX_DAYS
+) -> Filters:
     """Filters from URL query parameters; a bad value is replaced by its default, with a note."""
     notes: list[str] = []
     dims = {key: str(params.get(key, "")).strip() for key in ("tenant", "product_line", "workflow")}
@@ -112,8 +137,15 @@ def parse_filters(params: Mapping[str, str], now: datetime) -> Filters:
         elif last < first:
             notes.append("'to' is before 'from'; showing the default period")
         else:
+            tomorrow = _minute_ceiling(now).date() + timedelta(days=1)
+            if last > tomorrow:  # cut here: 9999-12-31 + 1 day would overflow
+                notes.append(f"'to' is after {tomorrow.isoformat()}; the period ends there")
+                last, first = tomorrow, min(first, tomorrow)
             start = datetime.combine(first, time())
             end = datetime.combine(last + timedelta(days=1), time())
+            start, end, cut = bounded_window(start, end, now, max_days)
+            if cut:
+                notes.append(cut)
             return Filters(CUSTOM, start, end, **dims, notes=tuple(notes))
     range_key = str(params.get("range") or DEFAULT_PERIOD)
     if range_key not in PERIODS:

@@ -16,7 +16,9 @@ import streamlit as st
 from app import data
 from app.access import OPEN_USER, User, tenant_scope
 from app.filters import CUSTOM, PERIODS, Filters, parse_filters
-from app.users import UserRecord, authenticate, load_users, user_for_email
+from app.formatting import md_code, md_literal
+from app.sign_in_limits import SignInLimiter, SignInLimits
+from app.users import UserRecord, authenticate, load_users, user_for_oidc
 from models.errors import AccessError
 from models.settings import Settings, load_settings
 
@@ -42,6 +44,25 @@ def settings() -> Settings:
     return load_settings()
 
 
+@st.cache_resource(show_spinner=False)
+def sign_in_limiter() -> SignInLimiter:
+    """Failed sign-ins per user and per client, shared by every session of this process."""
+    config = settings()
+    return SignInLimiter(
+        SignInLimits(
+            per_user=config.signin_max_failures_per_user,
+            per_client=config.signin_max_failures_per_client,
+            window_seconds=config.signin_window_seconds,
+        )
+    )
+
+
+def _client_address() -> str:
+    # Streamlit's view of the peer; behind a proxy every client shares the proxy's address,
+    # so the per-client limit then acts as a global one (the per-user limit still applies).
+    return st.context.ip_address or "unknown"
+
+
 def _oidc_enabled() -> bool:
     try:
         return "auth" in st.secrets
@@ -57,9 +78,9 @@ def sign_in() -> tuple[User, bool]:
     users = load_users(config.users_file) if config.users_file else {}
     if _oidc_enabled() and st.user.is_logged_in:
         try:
-            return user_for_email(users, str(st.user.get("email", ""))), False
+            return user_for_oidc(users, st.user.to_dict()), False
         except AccessError as exc:
-            st.error(str(exc))
+            st.error(md_literal(exc))
             st.button("Sign out", on_click=st.logout)
             st.stop()
     signed_in = st.session_state.get(_USER_KEY)
@@ -86,11 +107,18 @@ def _sign_in_form(users: Mapping[str, UserRecord], *, oidc: bool) -> None:
         password = st.text_input("Password", type="password")
         submitted = st.form_submit_button("Sign in")
     if submitted:
+        limiter, client = sign_in_limiter(), _client_address()
         try:
-            st.session_state[_USER_KEY] = authenticate(users, name, password)
+            limiter.check(name, client)
+            try:
+                st.session_state[_USER_KEY] = authenticate(users, name, password)
+            except AccessError:
+                limiter.failed(name, client)
+                raise
         except AccessError as exc:
-            st.error(str(exc))
+            st.error(md_literal(exc))
             return
+        limiter.succeeded(name)
         st.rerun()
 
 
@@ -130,8 +158,10 @@ def _choice(
 def sidebar(user: User, *, open_access: bool) -> Context:
     """Draw the shared sidebar; keep its state in the URL; return the run's context."""
     now = datetime.now(UTC)
+    max_days = settings().dashboard_max_days
     filters = parse_filters({k: _param(k) for k in ("range", "from", "to", "tenant",
-                                                    "product_line", "workflow")}, now)  # fmt: skip
+                                                    "product_line", "workflow")}, now,
+                            max_days)  # fmt: skip
     with st.sidebar:
         st.markdown("**Filters**")
         period_keys = [*PERIODS, CUSTOM]
@@ -146,10 +176,12 @@ def sidebar(user: User, *, open_access: bool) -> Context:
         if range_key == CUSTOM:
             default_days = (filters.start.date(), (filters.end - timedelta(seconds=1)).date())
             picked = st.date_input("Dates (UTC)", value=default_days, key="_filter_dates")
-            if isinstance(picked, tuple) and len(picked) == 2:
+            # Unchanged dates keep the URL's filters (and their notes, e.g. a cut period).
+            if isinstance(picked, tuple) and len(picked) == 2 and picked != default_days:
                 first, last = picked
                 dims = {k: getattr(filters, k) for k in ("tenant", "product_line", "workflow")}
-                filters = parse_filters({"from": str(first), "to": str(last), **dims}, now)
+                filters = parse_filters({"from": str(first), "to": str(last), **dims}, now,
+                                        max_days)  # fmt: skip
         elif range_key != filters.range_key or filters.range_key == CUSTOM:
             filters = filters.with_period(str(range_key), now)
         scope = tenant_scope(user)
@@ -170,7 +202,7 @@ def sidebar(user: User, *, open_access: bool) -> Context:
             st.button("Sign out", on_click=sign_out, key="_sign_out")
     _write_url(filters)
     for note in filters.notes:
-        st.warning(note)
+        st.warning(md_literal(note))
     tenants = tenant_scope(user, filters.tenant)
     ctx = Context(user=user, filters=filters, tenants=tenants, open_access=open_access)
     st.session_state[_CONTEXT_KEY] = ctx
@@ -202,7 +234,7 @@ def header(title: str, ctx: Context, *, applies: str = "") -> None:
     freshness = data.freshness(ctx.tenants)
     latest = freshness.latest
     updated = f"newest record {latest:%Y-%m-%d %H:%M} UTC" if latest else "no data yet"
-    line = f"{ctx.filters.describe()} · {updated} · read {freshness.read_at:%H:%M:%S} UTC"
+    line = f"{ctx.filters.describe(md_code)} · {updated} · read {freshness.read_at:%H:%M:%S} UTC"
     if applies:
         line += f" · {applies}"
     st.caption(line)

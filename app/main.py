@@ -6,6 +6,8 @@ import streamlit as st
 
 from app import frame
 from app.access import visible_views
+from app.formatting import md_literal
+from models.errors import QueryLimitError
 
 st.set_page_config(page_title="Flowmeter", page_icon=":material/monitoring:", layout="wide")
 
@@ -26,5 +28,8 @@ PAGES = {
 
 user, open_access = frame.sign_in()
 navigation = st.navigation([PAGES[name] for name in visible_views(user)])
-frame.sidebar(user, open_access=open_access)
-navigation.run()
+try:
+    frame.sidebar(user, open_access=open_access)
+    navigation.run()
+except QueryLimitError as exc:  # a URL asked for more than the dashboard's limits allow
+    st.error(md_literal(exc))

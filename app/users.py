@@ -3,11 +3,16 @@
     [users.alice]
     role = "finance"
     tenants = ["acme"]              # optional; empty or absent = every tenant
-    password = "scrypt$16384$8$1$<salt>$<hash>"
+    password = "scrypt$131072$8$1$<salt>$<hash>"
     email = "alice@example.com"     # optional; matches an OIDC sign-in (st.login)
 
 Only the standard library is used: ``hashlib.scrypt`` to hash, ``hmac.compare_digest`` to
 compare, ``tomllib`` to read; the writer emits the small subset of TOML above.
+
+New hashes use scrypt N=2^17, r=8, p=1 (OWASP's minimum), which needs 128 MiB while it runs.
+Hashes made before with N=2^14 still verify (the parameters are stored with each hash); they
+are not rewritten on sign-in, because the dashboard must not write the users file an admin
+manages: `flowmeter users add` with the same name re-hashes a password at today's cost.
 """
 
 from __future__ import annotations
@@ -34,11 +39,15 @@ __all__ = [
     "hash_password",
     "load_users",
     "user_for_email",
+    "user_for_oidc",
     "verify_password",
     "write_users",
 ]
 
-_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**14, 8, 1
+_SCRYPT_N, _SCRYPT_R, _SCRYPT_P = 2**17, 8, 1
+# scrypt needs 128 * r * N bytes (128 MiB at N=2^17, r=8) and refuses to run above maxmem
+# (default 32 MiB); this limit admits today's cost and caps what a stored hash can ask for.
+_SCRYPT_MAXMEM = 2**28
 _MIN_PASSWORD = 8
 _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@")
 
@@ -68,8 +77,9 @@ def hash_password(password: str) -> str:
         raise AuthenticationError(f"a password needs at least {_MIN_PASSWORD} characters")
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(
-        password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32
-    )
+        password.encode(), salt=salt, n=_SCRYPT_N, r=_SCRYPT_R, p=_SCRYPT_P, dklen=32,
+        maxmem=_SCRYPT_MAXMEM,
+    )  # fmt: skip
     return f"scrypt${_SCRYPT_N}${_SCRYPT_R}${_SCRYPT_P}${_b64(salt)}${_b64(digest)}"
 
 
@@ -82,8 +92,9 @@ def verify_password(password: str, stored: str) -> bool:
         n, r, p = (int(v) for v in parts[1:4])
         salt, expected = base64.b64decode(parts[4]), base64.b64decode(parts[5])
         digest = hashlib.scrypt(
-            password.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected), maxmem=2**26
-        )
+            password.encode(), salt=salt, n=n, r=r, p=p, dklen=len(expected),
+            maxmem=_SCRYPT_MAXMEM,
+        )  # fmt: skip
     except ValueError:
         return False
     return hmac.compare_digest(digest, expected)
@@ -183,6 +194,24 @@ def authenticate(users: Mapping[str, UserRecord], name: str, password: str) -> U
     if not verify_password(password, record.password_hash):
         raise AuthenticationError("unknown user or wrong password")
     return record.user()
+
+
+def user_for_oidc(users: Mapping[str, UserRecord], claims: Mapping[str, object]) -> User:
+    """The user an OIDC sign-in maps to: by ``email``, only when ``email_verified`` is true.
+
+    An identity provider that lets people type any address (and says so with
+    ``email_verified: false`` or by leaving it out) must not sign them in as its owner.
+    """
+    email = str(claims.get("email") or "")
+    if not email:
+        raise AuthenticationError("the identity provider sent no email, so no user matches")
+    verified = claims.get("email_verified")
+    if verified is not True and str(verified).lower() != "true":  # some IdPs send "true"
+        raise AuthenticationError(
+            f"{email} signed in, but the identity provider has not verified that email "
+            "(email_verified is not true); verify it there, then sign in again"
+        )
+    return user_for_email(users, email)
 
 
 def user_for_email(users: Mapping[str, UserRecord], email: str) -> User:

@@ -4,10 +4,16 @@ One ``Store`` per process and URL. ``chdb://`` runs the real ClickHouse engine i
 (chDB locks its data directory to one process, so the store also holds a lock file naming
 the owner's pid); ``http(s)://`` talks to a server. Clients are pooled: a thread borrows
 one per statement, so receivers, workers and Streamlit sessions use the store at once.
+
+``Store.limited(ReadLimits(...))`` is a view of the same pool whose named reads run with
+ClickHouse's ``max_execution_time`` and ``max_result_rows`` (overflow = error, never a
+silently cut figure): the dashboard reads through one, so no URL can make it scan or ship
+without bound, while imports and collectors (whose reads must be complete) do not.
 """
 
 from __future__ import annotations
 
+import copy
 import fcntl
 import logging
 import os
@@ -17,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlparse
@@ -26,14 +33,44 @@ import pandas as pd
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import ClickHouseError, DataError
 
-from models.errors import QueryError, ReadOnlyError, StoreDataError, StoreError, StoreLockedError
+from models.errors import (
+    QueryError,
+    QueryLimitError,
+    ReadOnlyError,
+    StoreDataError,
+    StoreError,
+    StoreLockedError,
+)
 from models.queries import get_query
 
-__all__ = ["Store", "concurrently", "current_store", "set_current_store"]
+__all__ = ["ReadLimits", "Store", "concurrently", "current_store", "set_current_store"]
 
 logger = logging.getLogger(__name__)
 
 _READONLY_CODES = ("(READONLY)", "Code: 164")
+_TIMEOUT_CODES = ("(TIMEOUT_EXCEEDED)", "Code: 159")
+_TOO_MANY_ROWS_CODES = ("(TOO_MANY_ROWS_OR_BYTES)", "Code: 396")
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Bounds on one reader's named queries; 0 = no bound."""
+
+    max_execution_time: float = 0.0  # seconds a query may run (ClickHouse max_execution_time)
+    max_result_rows: int = 0  # rows a result may hold; more is an error, never a cut result
+    # the settings these came from, named in the errors
+    timeout_setting: str = "max_execution_time"
+    rows_setting: str = "max_result_rows"
+
+    def clickhouse_settings(self) -> dict[str, Any]:
+        """The per-query ClickHouse settings that enforce these limits."""
+        settings: dict[str, Any] = {}
+        if self.max_execution_time:
+            settings["max_execution_time"] = self.max_execution_time
+        if self.max_result_rows:
+            settings["max_result_rows"] = self.max_result_rows
+            settings["result_overflow_mode"] = "throw"
+        return settings
 
 
 class _DataDirLock:
@@ -93,7 +130,8 @@ class Store:
         self._idle: queue.SimpleQueue[Client] = queue.SimpleQueue()
         self._clients: list[Client] = []
         self._clients_guard = threading.Lock()
-        self._closed = False
+        self._closed_event = threading.Event()  # shared with limited() views of this pool
+        self.limits = ReadLimits()
         # Called with (statement, seconds) after each one: Flowmeter's /metrics histograms.
         self.statement_observer: Callable[[str, float], None] | None = None
         try:
@@ -110,6 +148,16 @@ class Store:
         except Exception:
             self.close()
             raise
+
+    @property
+    def _closed(self) -> bool:
+        return self._closed_event.is_set()
+
+    def limited(self, limits: ReadLimits) -> Store:
+        """This store (same pool) whose named reads run within ``limits``."""
+        view = copy.copy(self)
+        view.limits = limits
+        return view
 
     # --- clients -------------------------------------------------------------------------
     def _borrow(self) -> Client:
@@ -150,7 +198,7 @@ class Store:
 
     def close(self) -> None:
         """Close every client; the embedded engine's data dir is released."""
-        self._closed = True
+        self._closed_event.set()
         with self._clients_guard:
             clients, self._clients = self._clients, []
         for client in clients:
@@ -171,8 +219,10 @@ class Store:
     def query_df(self, name: str, **params: Any) -> pd.DataFrame:
         """Run the named query; a pandas DataFrame."""
         query = get_query(name)
-        with self._session(query.name) as client:
-            frame = client.query_df(query.sql, parameters=query.bind(params))
+        with self._session(query.name, read=True) as client:
+            frame = client.query_df(
+                query.sql, parameters=query.bind(params), settings=self._read_settings()
+            )
         if frame.empty and len(frame.columns) == 0:
             # No rows comes back without columns; keep the header's so callers can rely on them.
             return pd.DataFrame(columns=query.columns)
@@ -186,8 +236,13 @@ class Store:
 
     def _run_query(self, name: str, params: Mapping[str, Any]) -> Any:
         query = get_query(name)
-        with self._session(query.name) as client:
-            return client.query(query.sql, parameters=query.bind(params))
+        with self._session(query.name, read=True) as client:
+            return client.query(
+                query.sql, parameters=query.bind(params), settings=self._read_settings()
+            )
+
+    def _read_settings(self) -> dict[str, Any]:
+        return self.limits.clickhouse_settings()
 
     # --- writes --------------------------------------------------------------------------
     def insert(
@@ -266,10 +321,11 @@ class Store:
         return rows[0][0] if rows else None
 
     @contextmanager
-    def _session(self, what: str) -> Iterator[Client]:
+    def _session(self, what: str, *, read: bool = False) -> Iterator[Client]:
         """Borrow a client for one statement; ClickHouse errors become StoreError."""
         client = self._borrow()
         started = time.perf_counter()
+        pooled = True
         try:
             yield client
         except QueryError:
@@ -277,11 +333,39 @@ class Store:
         except DataError as exc:  # client-side: the values do not fit their columns
             raise StoreDataError(f"{what}: {_first_line(str(exc))}") from exc
         except ClickHouseError as exc:
-            raise StoreError(f"{what}: {_first_line(str(exc))}") from exc
+            if read:
+                # A read stopped mid-stream (a limit, an error after the first blocks) can
+                # leave rows behind in the client, which the next query would return: the
+                # client is closed, never pooled again.
+                self._discard(client)
+                pooled = False
+            message = str(exc)
+            if any(code in message for code in _TIMEOUT_CODES):
+                raise QueryLimitError(
+                    f"query {what} ran longer than {self.limits.max_execution_time:g} s and "
+                    f"was stopped ({self.limits.timeout_setting}); choose a "
+                    "shorter period or narrower filters"
+                ) from None
+            if any(code in message for code in _TOO_MANY_ROWS_CODES):
+                raise QueryLimitError(
+                    f"query {what} returns more than {self.limits.max_result_rows:,} rows "
+                    f"({self.limits.rows_setting}); narrow the search"
+                ) from None
+            raise StoreError(f"{what}: {_first_line(message)}") from exc
         finally:
-            self._give_back(client)
+            if pooled:
+                self._give_back(client)
             if self.statement_observer is not None:
                 self.statement_observer(what, time.perf_counter() - started)
+
+    def _discard(self, client: Client) -> None:
+        with self._clients_guard:
+            if client in self._clients:
+                self._clients.remove(client)
+        try:
+            client.close()
+        except ClickHouseError:
+            logger.warning("closing a failed ClickHouse client failed", exc_info=True)
 
 
 def _first_line(message: str) -> str:

@@ -72,6 +72,10 @@ class StoreDataError(StoreError):
     """The client library could not encode the values for their columns (nothing was sent)."""
 
 
+class QueryLimitError(StoreError):
+    """A read ran past its reader's limits (time or rows); the message names the setting."""
+
+
 class StoreLockedError(StoreError):
     """Another process already holds the embedded store's data directory."""
 

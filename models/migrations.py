@@ -6,6 +6,14 @@ way ClickHouse scales out: ``ON CLUSTER``, ``Replicated*MergeTree`` local tables
 that read from and write to the local tables (so they fire on every shard). A comment line
 ``-- sharding_key: <expr>`` before a CREATE TABLE picks the Distributed sharding key
 (default ``rand()``); tables with idempotent writes shard by their key so duplicates meet.
+
+A cluster applies the history file by file, so a file is rendered knowing every table the
+files before it created (``render_history``): a view in 305 reading ``span_stats_1m`` (made
+in 301) reads ``span_stats_1m_local``, whether 301 ran in this ``migrate`` or a year ago.
+Materialized views read and write local tables (they fire on each shard's own inserts, and a
+local write is synchronous); ``INSERT ... SELECT`` keeps the Distributed names (it runs once,
+on one node, and must see and spread every shard's rows); ``ALTER`` goes to the local table
+(and to the Distributed one too when columns change); ``DROP TABLE`` drops both.
 """
 
 from __future__ import annotations
@@ -20,7 +28,14 @@ from importlib import resources
 from models.db import Store
 from models.errors import MigrationError, StoreError
 
-__all__ = ["Migration", "applied_versions", "load_migrations", "migrate", "render"]
+__all__ = [
+    "Migration",
+    "applied_versions",
+    "load_migrations",
+    "migrate",
+    "render",
+    "render_history",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -76,16 +91,30 @@ def load_migrations() -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
-def render(statements: Iterable[str], cluster: str = "") -> list[str]:
-    """The statements to run: unchanged for one node, rewritten for a cluster."""
+def render(
+    statements: Iterable[str], cluster: str = "", replicated: set[str] | None = None
+) -> list[str]:
+    """The statements to run: unchanged for one node, rewritten for a cluster.
+
+    ``replicated`` holds the tables earlier statements made ``<table>_local`` + Distributed;
+    it is updated with the tables these statements create (and drop).
+    """
     statements = list(statements)
     if not cluster:
         return statements
+    known = set() if replicated is None else replicated
     rendered: list[str] = []
-    replicated: set[str] = set()
     for statement in statements:
-        rendered.extend(_render_one(statement, cluster, replicated))
+        rendered.extend(_render_one(statement, cluster, known))
     return rendered
+
+
+def render_history(
+    migrations: Iterable[Migration], cluster: str = ""
+) -> list[tuple[Migration, list[str]]]:
+    """Each migration with its statements, rendered in order as a cluster applies them."""
+    replicated: set[str] = set()
+    return [(m, render(m.statements, cluster, replicated)) for m in migrations]
 
 
 def _render_one(statement: str, cluster: str, replicated: set[str]) -> list[str]:
@@ -127,6 +156,7 @@ def _render_one(statement: str, cluster: str, replicated: set[str]) -> list[str]
         what, name = match.group(1).upper(), match.group(2)
         # A dropped table may have been created as <name>_local + Distributed: drop both.
         names = [f"{name}_local", name] if what == "TABLE" else [name]
+        replicated.discard(name)
         return [f"DROP {what} IF EXISTS {n} {on_cluster} SYNC" for n in names]
     return [statement]
 
@@ -163,7 +193,8 @@ def migrate(store: Store, progress: Callable[[Migration], None] | None = None) -
         store.ddl(statement)
     done = applied_versions(store)
     applied: list[Migration] = []
-    for migration in load_migrations():
+    # Applied files are rendered too: later files must know the tables they created.
+    for migration, statements in render_history(load_migrations(), store.cluster):
         if migration.version in done:
             if done[migration.version] != migration.checksum:
                 logger.warning(
@@ -175,7 +206,7 @@ def migrate(store: Store, progress: Callable[[Migration], None] | None = None) -
             continue
         if progress is not None:
             progress(migration)
-        for statement in render(migration.statements, store.cluster):
+        for statement in statements:
             try:
                 store.ddl(statement)
             except StoreError as exc:

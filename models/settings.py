@@ -584,6 +584,52 @@ class Settings:
         _positive_int,
         "Most spans, logs and KPI events one Trace Explorer drill-down shows; it says when it cut.",
     )
+    cache_max_entries: int = _setting(
+        "FLOWMETER_CACHE_MAX_ENTRIES",
+        256,
+        _positive_int,
+        "Results each cached dashboard read keeps (per function; the oldest go first).",
+    )
+    dashboard_query_timeout_seconds: float = _setting(
+        "FLOWMETER_DASHBOARD_QUERY_TIMEOUT_SECONDS",
+        30.0,
+        _positive_float,
+        "Longest a dashboard query may run (ClickHouse `max_execution_time`); a slower one "
+        "stops with an error naming this setting.",
+    )
+    dashboard_max_rows: int = _setting(
+        "FLOWMETER_DASHBOARD_MAX_ROWS",
+        100_000,
+        _positive_int,
+        "Most rows a dashboard query may return (ClickHouse `max_result_rows`); a larger "
+        "result is an error naming this setting, never a silently cut figure.",
+    )
+    dashboard_max_days: int = _setting(
+        "FLOWMETER_DASHBOARD_MAX_DAYS",
+        400,
+        _positive_int,
+        "Longest period a dashboard URL may ask for; a longer one is cut to its last this "
+        "many days, with a notice.",
+    )
+    signin_max_failures_per_user: int = _setting(
+        "FLOWMETER_SIGNIN_MAX_FAILURES_PER_USER",
+        5,
+        _positive_int,
+        "Failed dashboard sign-ins allowed per user name within the sign-in window; more are "
+        "refused (before the password check) until the oldest leaves the window.",
+    )
+    signin_max_failures_per_client: int = _setting(
+        "FLOWMETER_SIGNIN_MAX_FAILURES_PER_CLIENT",
+        20,
+        _positive_int,
+        "Failed dashboard sign-ins allowed per client address within the sign-in window.",
+    )
+    signin_window_seconds: float = _setting(
+        "FLOWMETER_SIGNIN_WINDOW_SECONDS",
+        300.0,
+        _positive_float,
+        "The sliding window over which failed sign-ins are counted.",
+    )
 
     @property
     def clickhouse_dsn(self) -> str:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from app import actions, data, frame
 from app.access import allowed
+from app.formatting import md_code, md_literal
 from models.db import current_store
 from models.errors import FlowmeterError
 
@@ -80,9 +81,12 @@ if submitted:
             go_live_at=_go_live(base),
         )  # fmt: skip
     except (FlowmeterError, ValueError) as exc:
-        st.error(str(exc))
+        st.error(md_literal(exc))
     else:
         data.baseline_history.clear()
         data.roi.clear()
         data.roi_daily.clear()
-        st.success(f"{saved.workflow} baseline v{saved.version} saved by {saved.changed_by}.")
+        st.success(
+            f"{md_code(saved.workflow)} baseline v{saved.version} saved by "
+            f"{md_code(saved.changed_by)}."
+        )

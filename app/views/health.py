@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import charts, data, frame
 from app.filters import bucket_minutes
-from app.formatting import duration_ms
+from app.formatting import duration_ms, md_code
 
 ctx = frame.context()
 f = ctx.filters
@@ -60,7 +60,7 @@ minutes = bucket_minutes(f.start, f.end)
 series = data.health_timeseries(f.start, f.end, minutes, f.workflow, ctx.tenants, f.product_line)
 kpi_bucket = "hour" if minutes <= 60 else "day"
 kpi_series = data.kpi_series(f.start, f.end, kpi_bucket, f.workflow, ctx.tenants)
-st.subheader(f"Runs over time · {f.workflow or 'all workflows'}")
+st.subheader(f"Runs over time · {md_code(f.workflow) or 'all workflows'}")
 st.caption("Click a bar or point to open the matching runs in the Trace Explorer.")
 event = st.plotly_chart(
     charts.health_figure(series, kpi_series, minutes),

@@ -7,6 +7,7 @@ import streamlit as st
 
 from app import actions, charts, data, formatting, frame
 from app.access import allowed
+from app.formatting import md_code, md_literal
 from models.errors import FlowmeterError
 
 ctx = frame.context()
@@ -41,15 +42,20 @@ with dead:
         ids = [int(i) for i in letters["id"]]
         chosen = st.selectbox("Inspect a dead letter", ids, format_func=lambda i: f"#{i}")
         letter = data.dead_letter(int(chosen or ids[0]))
-        st.markdown(f"**#{letter['id']} · {letter['workflow']} · failed at step "
-                    f"`{letter['step']}` after {letter['attempts']} attempts** — {letter['error']}")  # fmt: skip
-        st.page_link("views/traces.py", label=f"Trace of correlation {letter['correlation_id']}",
+        st.markdown(f"**#{letter['id']} · {md_code(letter['workflow'])} · failed at step "
+                    f"{md_code(letter['step'])} after {letter['attempts']} attempts** — "
+                    f"{md_code(letter['error'])}")  # fmt: skip
+        st.page_link("views/traces.py",
+                     label=f"Trace of correlation {md_code(letter['correlation_id'])}",
                      icon=":material/search:",
                      query_params={"correlation": letter["correlation_id"]})  # fmt: skip
         st.markdown("Payload (sensitive fields redacted)")
         st.json(actions.redact(letter["payload"], settings.redact_keys), expanded=True)
         if letter["replayed_at"] is not None:
-            st.info(f"Replayed by {letter['replayed_by']}: {letter['replay_reason']}")
+            st.info(
+                f"Replayed by {md_code(letter['replayed_by'])}: "
+                f"{md_literal(letter['replay_reason'])}"
+            )
         else:
             with st.form("replay", clear_on_submit=False):
                 st.markdown("**Replay** re-enters the run at its failed step; completed steps "
@@ -67,7 +73,7 @@ with dead:
                     actions.replay_dead_letter(api, ctx.user, int(letter["id"]), why,
                                                confirmed=sure)  # fmt: skip
                 except (FlowmeterError, ValueError) as exc:
-                    st.error(str(exc))
+                    st.error(md_literal(exc))
                 else:
                     st.success(f"Dead letter #{letter['id']} replayed; the audit log has it.")
                     if api.telemetry and api.telemetry.log_export_failures > refused:
@@ -91,9 +97,12 @@ with approvals_tab:
                 name = actions.decide_approval(data.engine_api(), ctx.user, str(run_id),
                                                "approve" if approve else "reject", why)  # fmt: skip
             except (FlowmeterError, ValueError) as exc:
-                st.error(str(exc))
+                st.error(md_literal(exc))
             else:
-                st.success(f"{'Approved' if approve else 'Rejected'} {name} of run {run_id}.")
+                st.success(
+                    f"{'Approved' if approve else 'Rejected'} {md_code(name)} of run "
+                    f"{md_code(run_id)}."
+                )
 
 with audit_tab:
     audit = data.audit_log(ctx.tenants)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
 
 from app import charts, data, frame
+from app.filters import bounded_window
+from app.formatting import md_code, md_literal
 
 ctx = frame.context()
 f = ctx.filters
@@ -42,23 +44,32 @@ def _window() -> tuple[datetime, datetime]:
     try:
         start = datetime.fromisoformat(str(st.query_params.get("from_ts", "")))
         end = datetime.fromisoformat(str(st.query_params.get("to_ts", "")))
-        return start.replace(tzinfo=None), end.replace(tzinfo=None)
     except ValueError:
         return f.start, f.end
+    start, end, cut = bounded_window(start.replace(tzinfo=None), end.replace(tzinfo=None),
+                                     datetime.now(UTC), frame.settings().dashboard_max_days)  # fmt: skip
+    if cut:
+        st.warning(md_literal(f"from_ts/to_ts: {cut}"))
+    return start, end
+
+
+def _codes(values: pd.Series) -> str:
+    """Distinct non-empty ids as code spans (telemetry values never render as Markdown)."""
+    return ", ".join(md_code(v) for v in sorted(set(values) - {""})) or "–"
 
 
 def show_drilldown(kind: str, key: str) -> None:
     found = data.drilldown(kind, key, ctx.tenants)
     for note in found.notes:
-        st.caption(f":material/info: {note}")
+        st.caption(f":material/info: {md_literal(note)}")
     if not found.found:
-        st.warning(f"Nothing found for {KINDS[kind].split(' (')[0].lower()} {key!r}.")
+        st.warning(f"Nothing found for {KINDS[kind].split(' (')[0].lower()} {md_code(key)}.")
         return
     keys = found.keys
     if not keys.empty:
         st.markdown(
-            f"**Correlation** {', '.join(sorted(set(keys['correlation_id']) - {''})) or '–'} · "
-            f"**tenant** {', '.join(sorted(set(keys['tenant']) - {''})) or '–'} · "
+            f"**Correlation** {_codes(keys['correlation_id'])} · "
+            f"**tenant** {_codes(keys['tenant'])} · "
             f"**traces** {keys['trace_id'].nunique()}"
         )
     spans = found.spans
@@ -68,7 +79,7 @@ def show_drilldown(kind: str, key: str) -> None:
         trace_ids = list(dict.fromkeys(spans["trace_id"]))
         trace_id = st.selectbox("Trace", trace_ids) if len(trace_ids) > 1 else trace_ids[0]
         trace = spans[spans["trace_id"] == trace_id].sort_values("timestamp")
-        st.subheader(f"Trace {trace_id}")
+        st.subheader(f"Trace {md_code(trace_id)}")
         st.caption("Green: ok · orange ×: failed and retried · red: failed")
         st.plotly_chart(charts.waterfall(trace), width="stretch", key="waterfall")
         labels = [f"{i + 1}. {s.span_name} ({s.service}, {s.duration_ms:.0f} ms, {s.status_code})"
@@ -107,7 +118,8 @@ if current_kind == "attr" and current_value:
         st.stop()
     start, end = _window()
     results = data.search_spans(attr_key.strip(), attr_value.strip(), start, end, 100, ctx.tenants)
-    st.caption(f"{len(results)} spans with {attr_key.strip()} = {attr_value.strip()!r} between "
+    st.caption(f"{len(results)} spans with {md_code(attr_key.strip())} = "
+               f"{md_code(attr_value.strip())} between "
                f"{start:%Y-%m-%d %H:%M} and {end:%Y-%m-%d %H:%M} UTC (newest first, at most 100)")  # fmt: skip
     if results.empty:
         st.info("No span matches. Widen the period in the sidebar, or check the key.")

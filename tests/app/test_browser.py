@@ -166,7 +166,7 @@ def test_health_links_into_the_trace_explorer(page: Any, served: Served) -> None
     _open(page, served, "health", "System Health", _period(served) + "&workflow=order-to-cash")
     page.get_by_role("link", name="failed of").first.click()
     page.get_by_role("heading", name="Trace Explorer").wait_for()
-    page.get_by_text("spans with workflow.name = 'order-to-cash'").wait_for()
+    page.get_by_text("spans with workflow.name = order-to-cash").wait_for()  # code spans
     _shot(page, "health-to-traces")
 
 

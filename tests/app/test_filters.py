@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from app.filters import Filters, bucket_minutes, parse_filters
+from app.filters import Filters, bounded_window, bucket_minutes, parse_filters
 
 NOW = datetime(2026, 11, 25, 12, 30, 15)
 
@@ -51,3 +51,33 @@ def test_bucket_minutes_grow_with_the_period() -> None:
     month = parse_filters({"range": "30d"}, NOW)
     assert bucket_minutes(day.start, day.end) < bucket_minutes(month.start, month.end)
     assert isinstance(day, Filters)
+
+
+def test_a_period_from_1970_to_2999_is_cut_to_the_maximum_with_notes() -> None:
+    filters = parse_filters({"from": "1970-01-01", "to": "2999-12-31"}, NOW, max_days=30)
+    assert filters.end == datetime(2026, 11, 27)  # the end of tomorrow
+    assert filters.end - filters.start == timedelta(days=30)
+    assert filters.notes == (
+        "'to' is after 2026-11-26; the period ends there",
+        "a period is at most 30 days (FLOWMETER_DASHBOARD_MAX_DAYS); showing "
+        "2026-10-28 – 2026-11-26",
+    )
+    assert filters.to_params() == {"from": "2026-10-28", "to": "2026-11-26"}
+
+
+def test_the_last_representable_day_does_not_overflow() -> None:
+    filters = parse_filters({"from": "9999-12-31", "to": "9999-12-31"}, NOW)
+    assert (filters.start, filters.end) == (datetime(2026, 11, 26), datetime(2026, 11, 27))
+
+
+def test_a_period_within_the_limits_is_untouched() -> None:
+    filters = parse_filters({"from": "2026-01-01", "to": "2026-11-26"}, NOW, max_days=400)
+    assert filters.notes == ()
+    assert (filters.start, filters.end) == (datetime(2026, 1, 1), datetime(2026, 11, 27))
+
+
+def test_a_raw_window_is_bounded_too() -> None:
+    start, end, note = bounded_window(datetime(1970, 1, 1), datetime(2999, 1, 1), NOW, 7)
+    assert (start, end) == (datetime(2026, 11, 20), datetime(2026, 11, 27))
+    assert "reached past 2026-11-26" in note and "at most 7 days" in note
+    assert bounded_window(datetime(2026, 11, 24), datetime(2026, 11, 25), NOW, 7)[2] == ""

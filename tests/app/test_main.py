@@ -28,7 +28,7 @@ def test_filters_come_from_the_url_and_go_back_to_it(current: Store) -> None:
     app = open_app(range="24h", tenant="acme")
     assert not app.exception
     caption = texts(app)
-    assert "Last 24 hours" in caption and "tenant: acme" in caption
+    assert "Last 24 hours" in caption and "tenant: `acme`" in caption
     app.sidebar.selectbox(key="_filter_range").select("30d").run()
     assert app.query_params["range"] == ["30d"] or app.query_params["range"] == "30d"
     assert "Last 30 days" in texts(app)

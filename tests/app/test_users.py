@@ -21,7 +21,7 @@ from models.errors import AuthenticationError
 def test_hash_is_salted_and_verifies_only_the_right_password() -> None:
     first, second = hash_password("correct horse"), hash_password("correct horse")
     assert first != second  # a fresh salt each time
-    assert first.startswith("scrypt$16384$8$1$")
+    assert first.startswith("scrypt$131072$8$1$")  # OWASP: N=2^17
     assert verify_password("correct horse", first)
     assert not verify_password("correct horsE", first)
     assert not verify_password("correct horse", "plain-text")

@@ -34,7 +34,7 @@ def test_saving_a_new_version_from_the_page(fresh_world: tuple[Store, World]) ->
     app.text_area[0].input("new time study, Q4")
     next(b for b in app.button if b.label == "Save new version").click().run()
     assert not app.exception
-    assert "baseline v2 saved by local" in texts(app)
+    assert "baseline v2 saved by `local`" in texts(app)
     history = baseline_history(store, "invoice").sort_values("version")
     first, second = history["go_live_at"].iloc[0], history["go_live_at"].iloc[1]
     assert first == second  # the new version keeps the go-live date

@@ -90,7 +90,7 @@ def test_approve_a_waiting_run_is_audited(engine_world: EngineWorld, tmp_path: P
     app.text_input(key="decision_reason").input("within budget")
     next(b for b in app.button if b.label == "Approve").click().run()
     assert not app.exception
-    assert f"Approved manager of run {engine_world.waiting_run}" in texts(app)
+    assert f"Approved `manager` of run `{engine_world.waiting_run}`" in texts(app)
     assert _api(tmp_path).audit_log()[0]["action"] == "approval.approved"
 
 
