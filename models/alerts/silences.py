@@ -83,8 +83,7 @@ def record_silence(store: Store, silence: Silence) -> None:
 def silenced(store: Store, now: datetime) -> dict[str, datetime]:
     """Fingerprint -> when its silence ends, for the silences in force at ``now``."""
     return {
-        str(row["fingerprint"]): row["ends"]
-        for row in store.query("alerts/silenced", now=utc(now))
+        str(row["fingerprint"]): row["ends"] for row in store.query("alerts/silenced", now=utc(now))
     }
 
 
