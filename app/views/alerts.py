@@ -25,6 +25,8 @@ def _md(text: object) -> str:
     return "".join("\\" + c if c in special else c for c in str(text)).replace("\n", " ")
 
 
+_DONE = "_alerts_done"  # what the last save did, shown after the rerun that displays it
+
 ctx = frame.context()
 f = ctx.filters
 frame.header("Alerts", ctx, applies="firing and rules are live; the period applies to history")
@@ -68,6 +70,8 @@ with firing_tab:
         )  # fmt: skip
 
     st.subheader("Silence or acknowledge")
+    if _DONE in st.session_state:
+        st.success(st.session_state.pop(_DONE))
     if states.empty:
         st.caption("No alert has been evaluated yet.")
     else:
@@ -93,8 +97,9 @@ with firing_tab:
             else:
                 data.alert_silences.clear()
                 word = "silenced" if done.kind == "silence" else "acknowledged"
-                st.success(f"{_md(done.rule)} {word} by {_md(done.actor)} until "
-                           f"{done.until:%Y-%m-%d %H:%M} UTC.")  # fmt: skip
+                st.session_state[_DONE] = (f"{_md(done.rule)} {word} by {_md(done.actor)} "
+                                           f"until {done.until:%Y-%m-%d %H:%M} UTC.")  # fmt: skip
+                st.rerun()  # the tables above read before the save: show it at once
 
 with rules_tab:
     if rules and rule_table.empty:
