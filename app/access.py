@@ -42,6 +42,8 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "dead_letter.replay": frozenset({Role.ENGINEER, Role.ADMIN}),
     "approval.decide": frozenset({Role.ENGINEER, Role.ADMIN}),
     "baseline.change": frozenset({Role.FINANCE, Role.ADMIN}),
+    "alert.silence": frozenset({Role.ENGINEER, Role.ADMIN}),
+    "alert.test": frozenset({Role.ENGINEER, Role.ADMIN}),
 }
 
 # view -> roles that see it in the navigation (reads are still tenant-scoped)
@@ -52,6 +54,7 @@ VIEWS: dict[str, frozenset[Role]] = {
     "costs": frozenset({Role.FINANCE, Role.ADMIN, Role.EXECUTIVE}),
     "operations": frozenset({Role.ENGINEER, Role.ADMIN}),
     "baselines": frozenset(Role),
+    "alerts": frozenset(Role),
 }
 
 

@@ -7,16 +7,22 @@ touches anything when the role or the tenant does not allow it. The views only c
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from app.access import User, require, require_tenant
+from app.alerts.probe import send_test_notification
+from app.delivery import Outcome
+from models.alerts.history import load_states
+from models.alerts.rules import Rule
+from models.alerts.silences import Silence, record_silence, state_tenant
 from models.baselines import set_baseline
 from models.db import Store
 from models.errors import NotFoundError, PermissionDeniedError
 from models.roi import Baseline
+from models.settings import Settings
 from orchestrator.api import OrchestratorAPI
 
 __all__ = [
@@ -28,6 +34,8 @@ __all__ = [
     "readable_dead_letters",
     "redact",
     "replay_dead_letter",
+    "send_test_alert",
+    "silence_alert",
 ]
 
 REDACTED = "•••• redacted"
@@ -143,3 +151,37 @@ def change_baseline(
         manual_error_rate=manual_error_rate, cost_per_error=cost_per_error, currency=currency,
         reason=reason, changed_by=user.name, effective_from=effective_from, go_live_at=go_live_at,
     )  # fmt: skip
+
+
+def silence_alert(
+    store: Store, user: User, rules: Mapping[str, Rule], fingerprint: str, kind: str,
+    reason: str, duration: timedelta, *, now: datetime | None = None,
+) -> Silence:  # fmt: skip
+    """Silence (no notification until it ends) or acknowledge one alert as ``user``: role and
+    tenant checked, reason mandatory, kept in ``alert_silences``."""
+    require(user, "alert.silence")
+    if not reason.strip():
+        raise ValueError("a silence or acknowledgement needs a reason: it is kept in the audit")
+    if duration <= timedelta(0):
+        raise ValueError("the duration must be positive")
+    state = load_states(store).get(fingerprint)
+    if state is None:
+        raise NotFoundError(f"no alert with fingerprint {fingerprint!r}")
+    tenant = state_tenant(state, rules)
+    if tenant == "" and user.restricted:  # platform-wide: every tenant's alert
+        raise PermissionDeniedError(
+            f"{user.name} sees only some tenants and may not silence a platform-wide alert"
+        )
+    require_tenant(user, tenant)
+    moment = now or datetime.now(UTC)
+    silence = Silence(at=moment, rule=state.rule, fingerprint=fingerprint, tenant=tenant,
+                      kind=kind, until=moment + duration, actor=user.name,
+                      reason=reason.strip())  # fmt: skip
+    record_silence(store, silence)
+    return silence
+
+
+def send_test_alert(settings: Settings, store: Store | None, user: User) -> list[Outcome]:
+    """Send one test alert through every configured channel as ``user`` (engineer or admin)."""
+    require(user, "alert.test")
+    return send_test_notification(settings, store, user.name)

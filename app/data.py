@@ -20,6 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from app import actions
+from app.alerts.rules_file import configured_rules
 from models import (
     baselines,
     correlation,
@@ -34,6 +35,9 @@ from models import (
 )
 from models import cost_export as cost_export_module
 from models import dimensions as catalog
+from models.alerts import history as alert_history_module
+from models.alerts import silences as alert_silences_module
+from models.alerts.rules import Rule
 from models.db import ReadLimits, Store, current_store
 from models.settings import load_settings
 from orchestrator.api import OrchestratorAPI
@@ -247,7 +251,7 @@ class Storage:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=4)
 def storage() -> Storage:
     """Retention and disk usage of every table (every tenant's rows: all-tenant readers only)."""
-    store = current_store()
+    store = _store()
     return Storage(
         tables=pd.DataFrame(retention.retention_report(store, SETTINGS.retention_days)),
         partitions=pd.DataFrame(retention.disk_usage(store)),
@@ -341,3 +345,92 @@ def cost_export(start: date, end: date, by: str, fmt: str, tenants: Tenants) -> 
             frame, path, fmt, by=by, start=start, end=end, policy=POLICY
         )
         return path.read_bytes()
+
+
+# --- alerts --------------------------------------------------------------------------------
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=2)
+def alert_rules() -> list[Rule]:
+    """The configured alert rules (FLOWMETER_ALERT_RULES_FILE); RulesError names a bad line."""
+    return configured_rules(load_settings())
+
+
+def _group_text(group: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(group.items())) or "(every group)"
+
+
+def _rule_visible(rule: Rule, tenants: Tenants) -> bool:
+    """A rule filtered on a tenant is that tenant's; one grouped by tenant has alerts of each
+    tenant; any other is platform-wide, for readers of every tenant only."""
+    if tenants is None:
+        return True
+    own = rule.filters.get("tenant", "")
+    return own in tenants if own else "tenant" in rule.group_by
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=16)
+def alert_states(tenants: Tenants) -> pd.DataFrame:
+    """The latest state of every alert the reader may see, one row per rule and group."""
+    rules = {rule.name: rule for rule in alert_rules()}
+    states = alert_history_module.load_states(_store())
+    rows = [
+        {
+            "rule": s.rule, "group": _group_text(dict(s.group)),
+            "tenant": alert_silences_module.state_tenant(s, rules) or "(platform-wide)",
+            "state": s.state, "value": s.value, "since": s.since, "fired_at": s.fired_at,
+            "evaluated_at": s.evaluated_at, "error": s.error, "fingerprint": s.fingerprint,
+        }
+        for s in alert_silences_module.readable(states, rules, tenants)
+    ]  # fmt: skip
+    columns = ["rule", "group", "tenant", "state", "value", "since", "fired_at", "evaluated_at",
+               "error", "fingerprint"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+def alert_rule_table(states: pd.DataFrame, tenants: Tenants) -> pd.DataFrame:
+    """Each configured rule the reader may see, with every group's last evaluation and value."""
+    rows: list[dict[str, Any]] = []
+    for rule in alert_rules():
+        if not _rule_visible(rule, tenants):
+            continue
+        base = {"rule": rule.name, "measure": rule.measure, "condition": str(rule.condition),
+                "severity": rule.severity, "every": str(rule.interval)}  # fmt: skip
+        own = states[states["rule"] == rule.name] if not states.empty else states
+        if own.empty:
+            rows.append({**base, "group": "", "state": "not evaluated yet", "value": None,
+                         "evaluated_at": None})  # fmt: skip
+        for _, state in own.iterrows():
+            rows.append({**base, "group": state["group"], "state": state["state"],
+                         "value": state["value"], "evaluated_at": state["evaluated_at"]})  # fmt: skip
+    columns = ["rule", "measure", "condition", "severity", "every", "group", "state", "value",
+               "evaluated_at"]  # fmt: skip
+    return pd.DataFrame(rows, columns=columns)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=32)
+def alert_history(rule: str, start: datetime, tenants: Tenants) -> pd.DataFrame:
+    """State changes of the alerts the reader may see since ``start``, newest first."""
+    rows = alert_history_module.history(_store(), start=start, rule=rule, tenants=tenants)
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame["group"] = [_group_text(dict(g)) for g in frame["group_labels"]]
+        frame["tenant"] = frame["tenant"].replace("", "(platform-wide)")
+        frame = frame[["at", "rule", "group", "tenant", "before", "after", "value", "error",
+                       "rule_version"]]  # fmt: skip
+    return frame
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=16)
+def alert_silences(start: datetime, tenants: Tenants) -> pd.DataFrame:
+    """Silences and acknowledgements the reader may see: set since ``start`` or still in force."""
+    now = datetime.now(UTC)
+    rows = alert_silences_module.silences(_store(), start=start, now=now, tenants=tenants)
+    columns = ["at", "kind", "rule", "tenant", "actor", "reason", "until", "in_force",
+               "fingerprint"]  # fmt: skip
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    until = pd.to_datetime(frame["until"])
+    until = until.dt.tz_localize("UTC") if until.dt.tz is None else until.dt.tz_convert("UTC")
+    frame["in_force"] = until > pd.Timestamp(now)
+    frame["tenant"] = frame["tenant"].replace("", "(platform-wide)")
+    return frame[columns]

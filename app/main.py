@@ -24,6 +24,8 @@ PAGES = {
                           url_path="operations"),
     "baselines": st.Page("views/baselines.py", title="Baselines", icon=":material/tune:",
                          url_path="baselines"),
+    "alerts": st.Page("views/alerts.py", title="Alerts", icon=":material/notifications:",
+                      url_path="alerts"),
 }  # fmt: skip
 
 user, open_access = frame.sign_in()

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from jinja2.sandbox import SandboxedEnvironment
 
+from app.delivery import Notification
 from models.alerts.evaluate import window_of
 from models.alerts.history import alert_labels
 from models.alerts.rules import Rule
@@ -21,6 +22,7 @@ __all__ = [
     "AlertView",
     "alert_labels",
     "alertmanager_alert",
+    "direct_notification",
     "slack_payload",
     "view_of",
     "webhook_v4",
@@ -185,3 +187,19 @@ def email_text(views: Sequence[AlertView]) -> str:
             lines.append(f"  dashboard: {v.generator_url}")
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks) + "\n"
+
+
+def direct_notification(kind: str, view: AlertView, key: str, external_url: str) -> Notification:
+    """The notification of one alert for a direct channel: ``v4`` webhook, ``slack`` or
+    ``email`` (which reads the subject and text)."""
+    payload = (
+        webhook_v4([view], receiver="flowmeter", external_url=external_url)
+        if kind == "v4"
+        else slack_payload([view])
+        if kind == "slack"
+        else None
+    )
+    subject = f"[{view.status.upper()}] {view.labels.get('alertname', '')}"
+    return Notification(
+        key, subject, email_text([view]), payload=payload, tenant=view.labels.get("tenant", "")
+    )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 from models.alerts.measures import MEASURES
 from models.alerts.rules import Rule, load_rules, parse_rules
 from models.settings import Settings
 
-__all__ = ["DEMO_RULES", "configured_rules"]
+__all__ = ["DEMO_RULES", "DEMO_RULES_FILE", "configured_rules"]
 
 DEMO_RULES = "demo_rules.toml"
+DEMO_RULES_FILE = Path(__file__).resolve().with_name(DEMO_RULES)
 
 
 def configured_rules(settings: Settings, *, demo: bool = False) -> list[Rule]:

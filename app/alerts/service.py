@@ -26,6 +26,7 @@ from models.alerts.evaluate import evaluate_rule, window_of
 from models.alerts.history import load_states, record_transitions, save_states
 from models.alerts.measures import MeasureContext
 from models.alerts.rules import Rule
+from models.alerts.silences import silenced
 from models.alerts.state import AlertState, Transition
 from models.db import Store
 from models.settings import Settings
@@ -79,6 +80,7 @@ class AlertService:
         self.states: dict[str, AlertState] | None = None
         self.contexts: dict[str, dict[str, str]] = {}  # fingerprint -> business annotations
         self.next_due: dict[str, datetime] = {}
+        self.silenced: dict[str, datetime] = {}  # fingerprint -> end of its silence
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         # Direct channels retry for up to a minute: they send from here, never from the loop.
@@ -100,6 +102,11 @@ class AlertService:
         moment = now or self.now()
         if self.states is None:
             self.states = load_states(self.store)  # a restart picks up where it stopped
+        try:
+            self.silenced = silenced(self.store, moment)
+        except Exception:  # better an unwanted notification than a lost one
+            logger.exception("silences could not be read; notifying as if none were set")
+            self.silenced = {}
         transitions: list[Transition] = []
         for rule in self.rules:
             if not force and self.next_due.get(rule.name, moment) > moment:
@@ -123,6 +130,8 @@ class AlertService:
             t.fingerprint for t in changed if t.after == "resolved" and t.before == "firing"
         }
         shown = active + [s for s in states if s.fingerprint in resolved]
+        # A silenced alert tells no channel, Alertmanager included; its state still moves.
+        shown = [s for s in shown if s.fingerprint not in self.silenced]
         for state in shown:
             if state.fingerprint not in self.contexts:
                 self.contexts[state.fingerprint] = self._business_context(rule, state, now)
@@ -181,23 +190,7 @@ class AlertService:
 
     def _send_direct(self, view: notify.AlertView, key: str) -> None:
         for kind, channel in direct_channels(self.settings):
-            payload = (
-                notify.webhook_v4(
-                    [view], receiver="flowmeter", external_url=self.settings.dashboard_url
-                )
-                if kind == "v4"
-                else notify.slack_payload([view])
-                if kind == "slack"
-                else None
-            )
-            subject = f"[{view.status.upper()}] {view.labels.get('alertname', '')}"
-            message = Notification(
-                key,
-                subject,
-                notify.email_text([view]),
-                payload=payload,
-                tenant=view.labels.get("tenant", ""),
-            )
+            message = notify.direct_notification(kind, view, key, self.settings.dashboard_url)
             self._pending.append(
                 self._senders.submit(
                     deliver,

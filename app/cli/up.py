@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from app.alerts.rules_file import configured_rules
+from app.alerts.rules_file import DEMO_RULES_FILE, configured_rules
 from app.alerts.service import AlertService
 from app.exposure import check_exposure, check_ingest_exposure, oidc_configured
 from app.users import load_users
@@ -141,6 +141,9 @@ def up_command(demo: bool) -> None:
     settings = load_settings()
     if demo and settings.pricing_file is None:
         settings = with_demo_prices(settings)
+    if demo and settings.alert_rules_file is None:  # the Alerts page lists the demo's rules
+        os.environ["FLOWMETER_ALERT_RULES_FILE"] = str(DEMO_RULES_FILE)
+        settings = load_settings()
     check_exposure(settings, oidc=oidc_configured())
     check_ingest_exposure(settings)
     if settings.users_file is not None:

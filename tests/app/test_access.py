@@ -83,7 +83,9 @@ def test_views_per_role() -> None:
         "costs",
         "operations",
         "baselines",
+        "alerts",
     }
+    assert "alerts" in visible_views(EXECUTIVE)  # every role reads alerts
 
 
 def test_parse_tenants() -> None:

@@ -137,6 +137,7 @@ def _shot(page: Any, name: str) -> None:
         ("operations", "Operations", "Inspect a dead letter", 0),
         ("baselines", "Baselines", "In effect now", 0),
         ("traces", "Trace Explorer", "Search by a correlation ID", 0),
+        ("alerts", "Alerts", "Silence or acknowledge", 0),
     ],
 )
 def test_every_view_renders(

@@ -18,7 +18,7 @@ def test_open_access_says_so_and_shows_every_view(current: Store) -> None:
     assert not app.exception
     assert "Open access: no users are configured" in texts(app)
     assert app.title[0].value == "Executive ROI"
-    for page in ("health", "traces", "costs", "operations", "baselines"):
+    for page in ("health", "traces", "costs", "operations", "baselines", "alerts"):
         app.switch_page(f"views/{page}.py").run()
         assert not app.exception, page
         assert "Open access" in texts(app), page
