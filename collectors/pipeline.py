@@ -40,12 +40,14 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 
 from collectors import otlp
 from collectors.kpi_store import write_kpi_events
+from collectors.recognition import Recognizer
 from collectors.redaction import Redactor, load_secret
 from collectors.rows import Decoder, any_value, event_name
 from collectors.wal import Segment, WriteAheadLog, read_records
 from models.db import Store
 from models.errors import BackpressureError, IngestError, KpiContractError, StoreError
 from models.kpi import KpiEvent, is_kpi_event_name, kpi_event_from_log
+from models.rules import load_rules
 from models.settings import Settings
 
 __all__ = ["Pipeline", "SubmitResult"]
@@ -100,6 +102,7 @@ class Pipeline:
             settings.redact_keys, load_secret(settings.redact_secret, settings.data_dir)
         )
         self.decoder = Decoder(self.redactor, settings.max_attributes)
+        self.recognizer = Recognizer(load_rules(settings.rules_file))  # RulesError names the line
         self.wal_dir = settings.data_dir / "wal"
         self._proto = _proto_schema()
         self._wal: dict[str, WriteAheadLog] = {}
@@ -247,6 +250,8 @@ class Pipeline:
             raw = None
         if signal == "traces" and over_limit:
             otlp.cap_span_attributes(message, self.settings.max_attributes)
+            raw = None
+        if signal == "traces" and self.recognizer.enrich(message):
             raw = None
         rejected, reasons = 0, list[str]()
         if signal == "logs":

@@ -323,6 +323,13 @@ class Settings:
         "TOML usage price list (per call / per compute-second per dependency); the daily "
         "usage-cost job and the drill-down's attributed cost use it.",
     )
+    rules_file: Path | None = _setting(
+        "FLOWMETER_RULES_FILE",
+        None,
+        _optional_path,
+        "TOML recognition rules and KPI catalog (docs/adr/0009-recognition-rules.md). Unset = "
+        "the built-in Celery, Prefect, Temporal and Airflow profiles, no catalog.",
+    )
     slo_success_target: float = _setting(
         "FLOWMETER_SLO_SUCCESS_TARGET",
         0.99,
@@ -389,7 +396,8 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         raise SettingsError("FLOWMETER_TLS_CERT and FLOWMETER_TLS_KEY must be set together")
     if settings.tls_client_ca is not None and settings.tls_cert is None:
         raise SettingsError("FLOWMETER_TLS_CLIENT_CA needs FLOWMETER_TLS_CERT and _KEY")
-    for path_field in ("tls_cert", "tls_key", "tls_client_ca", "users_file", "pricing_file"):
+    for path_field in ("tls_cert", "tls_key", "tls_client_ca", "users_file", "pricing_file",
+                       "rules_file"):
         path = getattr(settings, path_field)
         if path is not None and not path.is_file():
             env_name = Settings.__dataclass_fields__[path_field].metadata["env"]
