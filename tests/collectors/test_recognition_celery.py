@@ -120,6 +120,12 @@ def test_celery_chains_become_runs_with_failures_and_retries(
     assert int(steps.loc["invoices.post_to_erp", "spans"]) == 5 + 2 + 2 + 2
     assert int(steps.loc["invoices.post_to_erp", "retries"]) == 6
     assert int(steps.loc["invoices.notify", "spans"]) == 4  # the completed runs
+    # System Health's runs table: recognized runs next to native ones, same reads.
+    health = health_summary(store, start, end, by="workflow").set_index("key")
+    assert int(health.loc["invoices.validate", "spans"]) == 6
+    assert int(health.loc["invoices.validate", "errors"]) == 2
+    assert int(health.loc["invoices.validate", "retries"]) == 6
+    assert int(health.loc["refunds.check", "errors"]) == 1
     # The invoice id a task set is a drill-down key.
     keys = rows(store, "SELECT key FROM lookup_keys WHERE kind = 'entity' ORDER BY key")
     assert {k["key"] for k in keys} >= {"inv-1", "flaky-3", "bad-5"}
