@@ -396,8 +396,14 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         raise SettingsError("FLOWMETER_TLS_CERT and FLOWMETER_TLS_KEY must be set together")
     if settings.tls_client_ca is not None and settings.tls_cert is None:
         raise SettingsError("FLOWMETER_TLS_CLIENT_CA needs FLOWMETER_TLS_CERT and _KEY")
-    for path_field in ("tls_cert", "tls_key", "tls_client_ca", "users_file", "pricing_file",
-                       "rules_file"):
+    for path_field in (
+        "tls_cert",
+        "tls_key",
+        "tls_client_ca",
+        "users_file",
+        "pricing_file",
+        "rules_file",
+    ):
         path = getattr(settings, path_field)
         if path is not None and not path.is_file():
             env_name = Settings.__dataclass_fields__[path_field].metadata["env"]

@@ -41,7 +41,7 @@ def export_group() -> None:
 
 def _register() -> None:
     """Each area's module lists its commands; one line here per module."""
-    from app.cli import baseline, collect, costs, kpi, orchestrator, store, up, users
+    from app.cli import baseline, collect, costs, kpi, orchestrator, store, up, users, workflows
 
     modules = [
         baseline,
@@ -52,6 +52,7 @@ def _register() -> None:
         store,
         up,
         users,
+        workflows,
     ]
     for module in modules:
         for command in getattr(module, "COMMANDS", ()):

@@ -17,6 +17,7 @@ SELECT
     CAST(product_line AS LowCardinality(String)) AS product_line,
     CAST(outcome AS LowCardinality(String)) AS outcome,
     CAST('automated' AS LowCardinality(String)) AS mode,
+    CAST(source AS LowCardinality(String)) AS source,
     CAST(1 AS SimpleAggregateFunction(sum, UInt64)) AS spans,
     CAST(errors AS SimpleAggregateFunction(sum, UInt64)) AS errors,
     CAST(retries AS SimpleAggregateFunction(sum, UInt64)) AS retries,

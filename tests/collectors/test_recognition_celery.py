@@ -11,12 +11,15 @@ import sys
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from models.db import Store
+from models.baselines import set_baseline
 from models.health import health_summary
+from models.workflows import workflow_list
 from tests.collectors.conftest import rows
 from tests.conftest import REPO
 
@@ -126,6 +129,25 @@ def test_celery_chains_become_runs_with_failures_and_retries(
     assert int(health.loc["invoices.validate", "errors"]) == 2
     assert int(health.loc["invoices.validate", "retries"]) == 6
     assert int(health.loc["refunds.check", "errors"]) == 1
+    # `flowmeter workflows`: the same figures, with the source; a baseline gives ROI.
+    set_baseline(
+        store, "invoices.validate", manual_minutes=Decimal(6), hourly_rate=Decimal(60),
+        manual_error_rate=Decimal(0), cost_per_error=Decimal(0), currency="EUR",
+        reason="test", changed_by="test", effective_from=start - timedelta(days=1),
+    )  # fmt: skip
+    listed = workflow_list(store, start, end).set_index("workflow")
+    invoices = listed.loc["invoices.validate"]
+    assert (invoices["source"], invoices["runs"], invoices["completed"], invoices["failed"]) == (
+        "celery",
+        6,
+        4,
+        2,
+    )
+    assert invoices["retries"] == 6
+    # 4 completed runs x 6 min x 60 EUR/h = 24 EUR (no platform cost imported)
+    assert (invoices["baseline_version"], invoices["currency"]) == (1, "EUR")
+    assert Decimal(str(invoices["net_savings"])) == Decimal(24)
+    assert listed.loc["refunds.check", "baseline_version"] is None
     # The invoice id a task set is a drill-down key.
     keys = rows(store, "SELECT key FROM lookup_keys WHERE kind = 'entity' ORDER BY key")
     assert {k["key"] for k in keys} >= {"inv-1", "flaky-3", "bad-5"}
