@@ -373,7 +373,7 @@ def _rule(raw: dict[str, Any], source: str, defaults: Defaults, index: int, at: 
                 templates[key] = _templates(raw[key], key)
         key = "outcome_map"
         outcome_map = raw.get("outcome_map", {})
-        allowed = RUN_OUTCOMES + STEP_OUTCOMES
+        allowed = tuple(dict.fromkeys(RUN_OUTCOMES + STEP_OUTCOMES))
         if not isinstance(outcome_map, dict) or any(v not in allowed for v in outcome_map.values()):
             raise ValueError(f"outcome_map values are among {', '.join(allowed)}")
         for key in ("outcome_attribute", "retry_event"):

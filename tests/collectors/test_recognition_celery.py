@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from models.db import Store
 from models.baselines import set_baseline
+from models.db import Store
 from models.health import health_summary
 from models.workflows import workflow_list
 from tests.collectors.conftest import rows
