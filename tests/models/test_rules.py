@@ -116,7 +116,7 @@ def test_toml_syntax_errors_name_line_and_column() -> None:
 def test_every_profile_parses_and_unknown_ones_are_refused() -> None:
     for name in PROFILES:
         assert parse_rules(profile_text(name), name, source=name).rules
-    with pytest.raises(RulesError, match="rules.toml:1: profiles are among"):
+    with pytest.raises(RulesError, match=r"rules\.toml:1: profiles are among"):
         parse_rules('profiles = ["celery", "luigi"]', "rules.toml")
 
 
