@@ -111,7 +111,7 @@ class Recognizer:
         if not workflow or not span.trace_id:
             return
         trace_id = bytes(span.trace_id)
-        rank = 0 if native["flowmeter.kind"] == "run" else 1
+        rank = 1 if native["flowmeter.kind"] == "step" else 0  # a run or marker names it
         candidate = (rank, span.start_time_unix_nano, workflow)
         known = self._traces.get(trace_id)
         if known is None or candidate[:2] < known[:2]:

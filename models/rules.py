@@ -3,7 +3,8 @@
 A rule matches spans on service, span name (glob or regex) and attributes, and extracts the
 native dialect of docs/telemetry.md from them: workflow, step, attempt, outcome, entity,
 correlation id, tenant and product line. ``kind = "run"`` makes the span itself a run;
-``kind = "step"`` makes it a step of its trace's run (a Celery chain is one run). Built-in
+``kind = "step"`` makes it a step of its trace's run (a Celery chain is one run);
+``kind = "marker"`` names or settles its trace's run without being a step. Built-in
 profiles (``models/profiles/*.toml``) are the same format. Parsing is pure: the collector
 applies ``RuleSet.recognize`` to each span before it is logged (collectors/recognition.py).
 Every error names the file and line (``RulesError``); see docs/adr/0009-recognition-rules.md.
@@ -46,7 +47,7 @@ KPI_SOURCES = ("events", "runs")
 
 _RULE_KEYS = {
     "name", "service", "span", "span_regex", "attributes", "kind", "workflow", "step",
-    "attempt", "retries", "retry_event", "outcome_attribute", "outcome_map", "entities", "correlation",
+    "attempt", "attempt_key", "retries", "retry_event", "failure_event", "outcome_attribute", "outcome_map", "entities", "correlation",
     "tenant", "product_line",
 }  # fmt: skip
 _DEFAULT_KEYS = {"entities", "correlation", "tenant", "product_line"}
@@ -147,15 +148,17 @@ class Rule:
 
     name: str
     source: str  # the profile that ships it, or "rules" for the user's file
-    kind: str  # "run" or "step"
+    kind: str  # "run", "step" or "marker" (names / settles its trace's run, is no step)
     service: re.Pattern[str] | None = None
     span: re.Pattern[str] | None = None
     attributes: tuple[tuple[str, re.Pattern[str] | None], ...] = ()  # None: must be present
     workflow: tuple[Template, ...] = ()
     step: tuple[Template, ...] = ()
     attempt: tuple[Template, ...] = ()
+    attempt_key: tuple[Template, ...] = ()  # attempts sharing a key: all but one are retries
     retries: tuple[Template, ...] = ()
     retry_event: str = ""  # a span event that marks one retry (Prefect: Retrying)
+    failure_event: str = ""  # a span event that means failed (Temporal: exception)
     outcome_attribute: str = ""
     outcome_map: Mapping[str, str] = field(default_factory=dict)
     defaults: Defaults = Defaults()
@@ -188,6 +191,7 @@ class Rule:
             retries = span.events.count(self.retry_event) if self.retry_event else 0
             retries += found["step.outcome"] == "retry"
             found["flowmeter.retries"] = str(retries) if retries else ""
+            found["flowmeter.attempt_key"] = _first(self.attempt_key, span, groups)
         else:
             found["run.outcome"] = {"ok": "completed", "retry": "failed"}.get(outcome, outcome)
         for key, entity_type in self.defaults.entities:
@@ -200,6 +204,8 @@ class Rule:
         return {key: value for key, value in found.items() if value}
 
     def _outcome(self, span: SpanView) -> str:
+        if self.failure_event and self.failure_event in span.events:
+            return "failed"
         if self.outcome_attribute:
             mapped = self.outcome_map.get(span.attributes.get(self.outcome_attribute, ""))
             if mapped:
@@ -340,8 +346,8 @@ def _rule(raw: dict[str, Any], source: str, defaults: Defaults, index: int, at: 
         )
     if not isinstance(raw.get("name"), str) or not raw["name"]:
         raise fail("", "every rule needs a name")
-    if raw.get("kind", "step") not in ("run", "step"):
-        raise fail("kind", f"kind is 'run' or 'step', not {raw['kind']!r}")
+    if raw.get("kind", "step") not in ("run", "step", "marker"):
+        raise fail("kind", f"kind is 'run', 'step' or 'marker', not {raw['kind']!r}")
     if "span" in raw and "span_regex" in raw:
         raise fail("span_regex", "give span (a glob) or span_regex, not both")
     if not any(k in raw for k in ("service", "span", "span_regex", "attributes")):
@@ -368,7 +374,7 @@ def _rule(raw: dict[str, Any], source: str, defaults: Defaults, index: int, at: 
             (k, None if v == "*" else re.compile(fnmatch.translate(v))) for k, v in attrs.items()
         )
         templates: dict[str, tuple[Template, ...]] = {}
-        for key in ("workflow", "step", "attempt", "retries"):
+        for key in ("workflow", "step", "attempt", "attempt_key", "retries"):
             if key in raw:
                 templates[key] = _templates(raw[key], key)
         key = "outcome_map"
@@ -376,7 +382,7 @@ def _rule(raw: dict[str, Any], source: str, defaults: Defaults, index: int, at: 
         allowed = tuple(dict.fromkeys(RUN_OUTCOMES + STEP_OUTCOMES))
         if not isinstance(outcome_map, dict) or any(v not in allowed for v in outcome_map.values()):
             raise ValueError(f"outcome_map values are among {', '.join(allowed)}")
-        for key in ("outcome_attribute", "retry_event"):
+        for key in ("outcome_attribute", "retry_event", "failure_event"):
             if not isinstance(raw.get(key, ""), str):
                 raise ValueError(f"{key} is a string")
         key = "entities"
@@ -391,8 +397,9 @@ def _rule(raw: dict[str, Any], source: str, defaults: Defaults, index: int, at: 
     return Rule(
         name=raw["name"], source=source, kind=kind, service=service, span=span,
         attributes=attributes, workflow=templates["workflow"], step=templates.get("step", ()),
-        attempt=templates.get("attempt", ()), retries=templates.get("retries", ()),
-        retry_event=raw.get("retry_event", ""),
+        attempt=templates.get("attempt", ()), attempt_key=templates.get("attempt_key", ()),
+        retries=templates.get("retries", ()),
+        retry_event=raw.get("retry_event", ""), failure_event=raw.get("failure_event", ""),
         outcome_attribute=raw.get("outcome_attribute", ""), outcome_map=dict(outcome_map),
         defaults=_merge(own, defaults),
     )  # fmt: skip

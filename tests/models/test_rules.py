@@ -88,7 +88,7 @@ def test_the_catalog_is_read_with_defaults() -> None:
 @pytest.mark.parametrize(
     ("change", "line", "words"),
     [
-        (('kind = "run"', 'kind = "sometimes"'), 11, "kind is 'run' or 'step'"),
+        (('kind = "run"', 'kind = "sometimes"'), 11, "kind is 'run', 'step' or 'marker'"),
         (("span_regex = '^job", "span_regex = '(job"), 17, "span_regex"),
         (("attempt =", "atempt ="), 21, "unknown key 'atempt'"),
         (('again = "retry"', 'again = "maybe"'), 23, "outcome_map values"),

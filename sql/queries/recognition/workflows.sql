@@ -8,12 +8,13 @@ SELECT
     sumIf(spans, kind = 'run') AS runs,
     sumIf(spans, kind = 'run' AND outcome = 'completed') AS completed,
     sumIf(spans, kind = 'run' AND outcome IN ('failed', 'dead_lettered')) AS failed,
-    sumIf(retries, counted = 1) AS retries,
+    -- a workflow recognized per trace takes its retries from its runs (they know repeated
+    -- attempts, e.g. Temporal activity ids); others from their step and run spans
+    if(countIf(counted = 0) > 0, sumIf(retries, counted = 0), sumIf(retries, counted = 1)) AS retries,
     quantilesBFloat16MergeIf(0.5, 0.95, 0.99)(duration_ms_q, kind = 'run') AS q,
     q[2] AS p95_ms,
     max(hour) AS last_seen
 FROM (
-    -- retries: every attempt of native and recognized steps (runs' own retry events too)
     SELECT hour, workflow, kind, outcome, spans, retries, duration_ms_q, 1 AS counted,
            '' AS recognized_by
     FROM span_stats_1h
