@@ -42,7 +42,9 @@ DEFAULT_PROFILES = ("celery", "prefect", "temporal", "airflow")
 RUN_OUTCOMES = ("completed", "failed", "dead_lettered", "compensated", "waiting")
 STEP_OUTCOMES = ("ok", "retry", "failed", "timeout", "circuit_open")
 DIRECTIONS = ("up", "down")
-AGGREGATIONS = ("count", "sum", "avg")
+# count: events (or runs); sum / avg: kpi.amount (with a currency) or kpi.value; per_hour:
+# events per hour of the period; share: events / (events + events of `versus`), in %.
+AGGREGATIONS = ("count", "sum", "avg", "per_hour", "share")
 KPI_SOURCES = ("events", "runs")
 
 _RULE_KEYS = {
@@ -53,7 +55,7 @@ _RULE_KEYS = {
 _DEFAULT_KEYS = {"entities", "correlation", "tenant", "product_line"}
 _KPI_KEYS = {
     "name", "label", "unit", "currency", "direction", "aggregation", "target", "from",
-    "kpi", "workflow", "outcome", "tile",
+    "kpi", "versus", "workflow", "outcome", "tile",
 }  # fmt: skip
 _TOP_KEYS = {"version", "profiles", "defaults", "rule", "kpi"}
 _PLACEHOLDER = re.compile(r"\{(attr|resource|name|service|group)(?::([^{}]+))?\}")
@@ -233,6 +235,7 @@ class Kpi:
     target: float | None = None
     source: str = "events"  # "events": KPI events named `kpi`; "runs": runs of `workflow`
     kpi: str = ""
+    versus: str = ""  # for share: the KPI event that counts against (sla_met vs sla_missed)
     workflow: str = ""
     outcome: str = "completed"
     tile: bool = True  # shown among the Executive page's outcome tiles
@@ -422,7 +425,7 @@ def _kpi(raw: dict[str, Any], index: int, at: _Lines) -> Kpi:
     for key, allowed in checks:
         if key in raw and raw[key] not in allowed:
             raise fail(key, f"{key} is one of {', '.join(allowed)}, not {raw[key]!r}")
-    for key in ("label", "unit", "currency", "kpi", "workflow", "outcome"):
+    for key in ("label", "unit", "currency", "kpi", "versus", "workflow", "outcome"):
         if key in raw and not isinstance(raw[key], str):
             raise fail(key, f"{key} is a string")
     currency = raw.get("currency", "")
@@ -434,6 +437,8 @@ def _kpi(raw: dict[str, Any], index: int, at: _Lines) -> Kpi:
     source = raw.get("from", "events")
     if source == "runs" and not raw.get("workflow"):
         raise fail("", "a KPI from runs names its workflow")
+    if raw.get("aggregation") == "share" and not raw.get("versus"):
+        raise fail("aggregation", "a share names the KPI it is measured against: versus = ...")
     if raw.get("outcome", "completed") not in RUN_OUTCOMES:
         raise fail("outcome", f"outcome is one of {', '.join(RUN_OUTCOMES)}")
     return Kpi(
@@ -441,7 +446,8 @@ def _kpi(raw: dict[str, Any], index: int, at: _Lines) -> Kpi:
         unit=raw.get("unit", ""), currency=currency, direction=raw.get("direction", "up"),
         aggregation=raw.get("aggregation", "count"),
         target=None if target is None else float(target), source=source,
-        kpi=raw.get("kpi", name) if source == "events" else "", workflow=raw.get("workflow", ""),
+        kpi=raw.get("kpi", name) if source == "events" else "", versus=raw.get("versus", ""),
+        workflow=raw.get("workflow", ""),
         outcome=raw.get("outcome", "completed"), tile=bool(raw.get("tile", True)),
     )  # fmt: skip
 
