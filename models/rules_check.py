@@ -13,6 +13,11 @@ from models.tenancy import utc
 __all__ = ["DryRun", "dry_run"]
 
 NATIVE_PREFIXES = ("run ", "step ")
+# What recognition adds at ingest (collectors/recognition.py): only when the span lacked them,
+# so the flowmeter.* keys say it was recognized and the rest may be the sender's own.
+ADDED = frozenset(
+    {"flowmeter.kind", "flowmeter.source", "flowmeter.retries", "flowmeter.attempt_key"}
+)
 
 
 @dataclass(frozen=True)
@@ -39,12 +44,14 @@ def dry_run(store: Store, rules: RuleSet, since: datetime, *, max_spans: int = 1
     workflows: Counter[tuple[str, str]] = Counter()
     recognized = 0
     for span in values:
-        if str(span["name"]).startswith(NATIVE_PREFIXES) or "flowmeter.kind" in span["attributes"]:
+        if str(span["name"]).startswith(NATIVE_PREFIXES):
             continue
+        # Spans recognized at ingest are judged again on what their sender wrote.
+        attributes = {k: v for k, v in span["attributes"].items() if k not in ADDED}
         native = rules.recognize(
             SpanView(
                 service=str(span["service"]), name=str(span["name"]), error=bool(span["error"]),
-                attributes=dict(span["attributes"]), resource=dict(span["resource"]),
+                attributes=attributes, resource=dict(span["resource"]),
                 events=tuple(span["events"]),
             )
         )  # fmt: skip
