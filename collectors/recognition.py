@@ -22,7 +22,7 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
 from models.rules import RuleSet, SpanView
 
@@ -100,9 +100,10 @@ class Recognizer:
                 known = self._traces.get(bytes(span.trace_id))
                 if known is not None:
                     native["workflow.name"] = known[2]
+            attributes = span.attributes
             for key, value in native.items():
                 if key not in present:
-                    span.attributes.append(KeyValue(key=key, value=AnyValue(string_value=value)))
+                    attributes.add(key=key).value.string_value = value
         self.recognized_spans += len(found)
         return len(found)
 
