@@ -30,6 +30,7 @@ from models import (
 from models import cost_export as cost_export_module
 from models import dimensions as catalog
 from models import kpi_catalog as kpi_catalog_module
+from models import workflows as workflows_module
 from models.db import current_store
 from models.rules import Kpi
 from models.settings import load_settings
@@ -153,6 +154,12 @@ def _kpi_tiles(
     return kpi_catalog_module.kpi_tiles(
         current_store(), shown, summary, start, end, tenants=tenants
     )
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def workflow_list(start: datetime, end: datetime, tenants: Tenants) -> pd.DataFrame:
+    """Every workflow with runs (native or recognized), its source, figures and baseline."""
+    return workflows_module.workflow_list(current_store(), start, end, tenants=tenants)
 
 
 # --- correlation drill-down --------------------------------------------------------------
