@@ -251,7 +251,7 @@ class Pipeline:
         if signal == "traces" and over_limit:
             otlp.cap_span_attributes(message, self.settings.max_attributes)
             raw = None
-        if signal == "traces" and self.recognizer.enrich(message):
+        if signal == "traces" and self.recognizer.enrich(message, raw):
             raw = None
         rejected, reasons = 0, list[str]()
         if signal == "logs":

@@ -63,13 +63,22 @@ class Recognizer:
 
     def __init__(self, rules: RuleSet) -> None:
         self.rules = rules
+        self._markers = rules.markers
         # trace id -> (rank, start ns, workflow); rank 0 = a run span named it, 1 = a step
         self._traces: OrderedDict[bytes, tuple[int, int, str]] = OrderedDict()
         self.recognized_spans = 0
 
-    def enrich(self, request: Any) -> int:
-        """Add the native attributes to every span a rule recognizes; the number of spans changed."""
+    def enrich(self, request: Any, raw: bytes | None = None) -> int:
+        """Add the native attributes to every span a rule recognizes; the number of spans changed.
+
+        ``raw``: the request's protobuf bytes, when at hand. A request that holds none of the
+        rules' marker strings (native or unrelated telemetry) is skipped without decoding a
+        span, so it keeps the pipeline's unchanged-bytes fast path.
+        """
         if not self.rules.rules:
+            return 0
+        markers = self._markers
+        if raw is not None and markers is not None and not any(m in raw for m in markers):
             return 0
         found: list[tuple[Any, dict[str, str], set[str]]] = []
         for resource_spans in request.resource_spans:

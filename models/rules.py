@@ -257,9 +257,32 @@ class RuleSet:
                 return rule.extract(span, groups)
         return None
 
+    @property
+    def markers(self) -> tuple[bytes, ...] | None:
+        """Byte strings of which a request must hold one for any rule to match (None: no such
+        set): an attribute key a rule requires, else the literal start of its span pattern."""
+        found = []
+        for rule in self.rules:
+            literal = rule.attributes[0][0] if rule.attributes else _literal_prefix(rule.span)
+            if not literal:
+                return None
+            found.append(literal.encode())
+        return tuple(dict.fromkeys(found))
+
     def kpi(self, name: str) -> Kpi | None:
         """The catalog entry called ``name``."""
         return next((k for k in self.kpis if k.name == name), None)
+
+
+def _literal_prefix(pattern: re.Pattern[str] | None) -> str:
+    """The text every match of an anchored pattern starts with ('' when unknown)."""
+    if pattern is None:
+        return ""
+    source = pattern.pattern.removeprefix("(?s:").removeprefix("^")
+    literal = re.match(r"[\w /:.-]*", source)
+    text = literal.group(0) if literal else ""
+    # a quantifier after the last literal character makes that character optional
+    return text[:-1] if text and source[len(text) : len(text) + 1] in ("*", "?", "{") else text
 
 
 # --- parsing ---------------------------------------------------------------------------------

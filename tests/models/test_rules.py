@@ -141,3 +141,18 @@ def test_user_rules_come_before_profiles_and_share_defaults() -> None:
         "2",
         "I-7",
     )
+
+
+def test_markers_let_unrelated_requests_skip_recognition() -> None:
+    markers = parse_rules('profiles = ["celery", "temporal", "http"]').markers
+    assert markers == (b"celery.action", b"RunWorkflow:", b"CompleteWorkflow:", b"RunActivity:",
+                       b"http.route")  # fmt: skip
+    glob = parse_rules('profiles = []\n[[rule]]\nname = "a"\nspan = "POST /inv*"\nkind = "run"\n'
+                       'workflow = "a"\n')  # fmt: skip
+    assert glob.markers == (b"POST",)  # a literal start of every name the glob matches
+    regex = parse_rules("profiles = []\n[[rule]]\nname = 'a'\nspan_regex = '^jobs?:x'\n"
+                        "kind = 'run'\nworkflow = 'a'\n")  # fmt: skip
+    assert regex.markers == (b"job",)  # the optional 's' is not part of it
+    anything = parse_rules('profiles = ["celery"]\n[[rule]]\nname = "a"\nservice = "b*"\n'
+                           'kind = "run"\nworkflow = "a"\n')  # fmt: skip
+    assert anything.markers is None  # a rule matching by service alone: every request is read
