@@ -19,6 +19,7 @@ per trace (a bounded LRU); the trace-level run facts themselves are computed in 
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -66,6 +67,7 @@ class Recognizer:
         self._markers = rules.markers
         # trace id -> (rank, start ns, workflow); rank 0 = a run span named it, 1 = a step
         self._traces: OrderedDict[bytes, tuple[int, int, str]] = OrderedDict()
+        self._lock = threading.Lock()  # receivers call enrich from several threads
         self.recognized_spans = 0
 
     def enrich(self, request: Any, raw: bytes | None = None) -> int:
@@ -106,7 +108,8 @@ class Recognizer:
                     found.append((span, native, set(attributes)))
         for span, native, present in found:
             if native["flowmeter.kind"] == "step":
-                known = self._traces.get(bytes(span.trace_id))
+                with self._lock:
+                    known = self._traces.get(bytes(span.trace_id))
                 if known is not None:
                     native["workflow.name"] = known[2]
             attributes = span.attributes
@@ -123,9 +126,10 @@ class Recognizer:
         trace_id = bytes(span.trace_id)
         rank = 1 if native["flowmeter.kind"] == "step" else 0  # a run or marker names it
         candidate = (rank, span.start_time_unix_nano, workflow)
-        known = self._traces.get(trace_id)
-        if known is None or candidate[:2] < known[:2]:
-            self._traces[trace_id] = candidate
-        self._traces.move_to_end(trace_id)
-        while len(self._traces) > TRACE_MEMORY:
-            self._traces.popitem(last=False)
+        with self._lock:
+            known = self._traces.get(trace_id)
+            if known is None or candidate[:2] < known[:2]:
+                self._traces[trace_id] = candidate
+            self._traces.move_to_end(trace_id)
+            while len(self._traces) > TRACE_MEMORY:
+                self._traces.popitem(last=False)

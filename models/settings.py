@@ -328,7 +328,8 @@ class Settings:
         None,
         _optional_path,
         "TOML recognition rules and KPI catalog (docs/adr/0009-recognition-rules.md). Unset = "
-        "the built-in Celery, Prefect, Temporal and Airflow profiles, no catalog.",
+        "the built-in Celery, Prefect, Temporal and Airflow profiles, and the KPI catalog "
+        "saved in the store (the demo's after `flowmeter demo`).",
     )
     slo_success_target: float = _setting(
         "FLOWMETER_SLO_SUCCESS_TARGET",
