@@ -47,7 +47,7 @@ from collectors.wal import Segment, WriteAheadLog, read_records
 from models.db import Store
 from models.errors import BackpressureError, IngestError, KpiContractError, StoreError
 from models.kpi import KpiEvent, is_kpi_event_name, kpi_event_from_log
-from models.rules import load_rules
+from models.rules_file import load_rules
 from models.settings import Settings
 
 __all__ = ["Pipeline", "SubmitResult"]

@@ -18,7 +18,8 @@ from pathlib import Path
 import pandas as pd
 
 from models.db import Store
-from models.rules import Kpi, load_rules
+from models.rules import Kpi
+from models.rules_file import load_rules
 from models.tenancy import tenant_params, utc
 
 __all__ = ["KpiTile", "catalog", "kpi_tiles", "save_catalog", "stored_catalog"]

@@ -6,7 +6,8 @@ from importlib import resources
 
 from models.db import Store
 from models.kpi_catalog import save_catalog
-from models.rules import RuleSet, parse_rules
+from models.rules import RuleSet
+from models.rules_file import parse_rules
 
 __all__ = ["demo_catalog", "save_demo_catalog"]
 

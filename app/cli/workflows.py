@@ -10,8 +10,8 @@ from typing import Any
 import click
 
 from app.cli.store import open_store
-from models.rules import load_rules
 from models.rules_check import dry_run
+from models.rules_file import load_rules
 from models.workflows import workflow_list
 
 __all__ = ["COMMANDS"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from models.errors import RulesError
-from models.rules import PROFILES, SpanView, parse_rules, profile_text
+from models.rules import PROFILES, SpanView
+from models.rules_file import parse_rules, profile_text
 
 
 def span(name: str, service: str = "svc", error: bool = False, **attributes: str) -> SpanView:
