@@ -35,10 +35,13 @@ from models import (
 )
 from models import cost_export as cost_export_module
 from models import dimensions as catalog
+from models import kpi_catalog as kpi_catalog_module
+from models import workflows as workflows_module
 from models.alerts import history as alert_history_module
 from models.alerts import silences as alert_silences_module
 from models.alerts.rules import Rule
 from models.db import ReadLimits, Store, current_store
+from models.rules import Kpi
 from models.settings import load_settings
 from orchestrator.api import OrchestratorAPI
 
@@ -144,6 +147,37 @@ def kpi_series(
 def kpi_summary(start: datetime, end: datetime, workflow: str, tenants: Tenants) -> pd.DataFrame:
     """KPI totals against the previous period of the same length."""
     return kpis.kpi_summary(_store(), start, end, workflow=workflow, tenants=tenants)
+
+
+def kpi_catalog() -> tuple[Kpi, ...]:
+    """The KPI catalog: FLOWMETER_RULES_FILE's [[kpi]] tables, else the one saved in the store."""
+    return _kpi_catalog(load_settings().rules_file)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=CACHE_ENTRIES)
+def _kpi_catalog(rules_file: Path | None) -> tuple[Kpi, ...]:
+    return kpi_catalog_module.catalog(_store(), rules_file)
+
+
+def kpi_tiles(
+    start: datetime, end: datetime, workflow: str, tenants: Tenants
+) -> list[kpi_catalog_module.KpiTile]:
+    """The catalog's tile KPIs for a period, with the previous period's figures."""
+    return _kpi_tiles(start, end, workflow, tenants, kpi_catalog())
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=CACHE_ENTRIES)
+def _kpi_tiles(
+    start: datetime, end: datetime, workflow: str, tenants: Tenants, shown: tuple[Kpi, ...]
+) -> list[kpi_catalog_module.KpiTile]:
+    summary = kpis.kpi_summary(_store(), start, end, workflow=workflow, tenants=tenants)
+    return kpi_catalog_module.kpi_tiles(_store(), shown, summary, start, end, tenants=tenants)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=CACHE_ENTRIES)
+def workflow_list(start: datetime, end: datetime, tenants: Tenants) -> pd.DataFrame:
+    """Every workflow with runs (native or recognized), its source, figures and baseline."""
+    return workflows_module.workflow_list(_store(), start, end, tenants=tenants)
 
 
 # --- correlation drill-down --------------------------------------------------------------
@@ -298,13 +332,6 @@ def roi_totals(report: pd.DataFrame) -> totals.RoiTotals:
 def roi_by_day(daily: pd.DataFrame) -> pd.DataFrame:
     """ROI per day over every workflow."""
     return totals.roi_by_day(daily)
-
-
-def kpi_headlines(
-    summary: pd.DataFrame, start: datetime, end: datetime, *, previous: bool = False
-) -> totals.KpiHeadlines:
-    """Headline KPIs of a period (or of its previous period)."""
-    return totals.kpi_headlines(summary, start, end, previous=previous)
 
 
 # --- baselines ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from collectors.ingest_stats import PipelineStats, SignalStats
 from collectors.kpi_logs import KpiLogs
 from collectors.limits import Refusals, screen
 from collectors.metrics import IngestMetrics
+from collectors.recognition import Recognizer
 from collectors.redaction import redactor_for
 from collectors.rows import Decoder
 from collectors.wal import (
@@ -47,6 +48,7 @@ from collectors.wal import (
 from collectors.writer import SignalWriter, StoreHealth, WriterPolicy
 from models.db import Store
 from models.errors import BackpressureError, IngestError
+from models.rules_file import load_rules
 from models.settings import Settings
 
 __all__ = ["Pipeline", "SubmitResult"]
@@ -76,6 +78,7 @@ class Pipeline:
         self.redactor = redactor_for(settings)  # RedactionKeyError: refuse to start
         self.decoder = Decoder(self.redactor, settings.max_attributes)
         self.kpi_logs = KpiLogs(self.redactor, tenant_from_resource=bool(settings.ingest_tokens))
+        self.recognizer = Recognizer(load_rules(settings.rules_file))  # RulesError names the line
         self.wal_dir = settings.data_dir / "wal"
         self.policy = WriterPolicy(
             batch_rows=settings.batch_rows,
@@ -266,6 +269,8 @@ class Pipeline:
             raw = None
         if signal == "traces" and findings.over_attributes:
             otlp.cap_span_attributes(message, self.settings.max_attributes)
+            raw = None
+        if signal == "traces" and self.recognizer.enrich(message, raw):
             raw = None
         if signal == "logs":
             kpi = self.kpi_logs.drop_bad_records(message)

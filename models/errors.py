@@ -9,6 +9,7 @@ FlowmeterError
 ├── QueryError         a named query is missing, malformed, or called with wrong params
 ├── MigrationError     a schema migration failed or was edited after it was applied
 ├── CostImportError    a FOCUS cost file or usage price list is malformed (names column/line)
+├── RulesError         a recognition rules / KPI catalog file is malformed (names the line)
 ├── AccessError        a dashboard user or action was refused
 │   ├── AuthenticationError   unknown user, wrong password, or a malformed users file
 │   └── PermissionDeniedError a role may not do this, or a tenant is not the user's
@@ -48,6 +49,7 @@ __all__ = [
     "ReadOnlyError",
     "ReceiverBusyError",
     "ReplayRefusedError",
+    "RulesError",
     "SettingsError",
     "StepTimeoutError",
     "StoreDataError",
@@ -94,6 +96,10 @@ class MigrationError(FlowmeterError):
 
 class CostImportError(FlowmeterError):
     """A FOCUS cost file or price list is malformed; the message names the column or line."""
+
+
+class RulesError(FlowmeterError):
+    """A recognition rules / KPI catalog file is malformed; the message names file and line."""
 
 
 class AccessError(FlowmeterError):

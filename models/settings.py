@@ -476,6 +476,14 @@ class Settings:
         "TOML usage price list (per call / per compute-second per dependency); the daily "
         "usage-cost job and the drill-down's attributed cost use it.",
     )
+    rules_file: Path | None = _setting(
+        "FLOWMETER_RULES_FILE",
+        None,
+        _optional_path,
+        "TOML recognition rules and KPI catalog (docs/adr/0009-recognition-rules.md). Unset = "
+        "the built-in Celery, Prefect, Temporal and Airflow profiles, and the KPI catalog "
+        "saved in the store (the demo's after `flowmeter demo`).",
+    )
     slo_success_target: float = _setting(
         "FLOWMETER_SLO_SUCCESS_TARGET",
         0.99,
@@ -714,6 +722,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         "users_file",
         "pricing_file",
         "alert_rules_file",
+        "rules_file",
     ):
         path = getattr(settings, path_field)
         if path is not None and not path.is_file():

@@ -20,6 +20,7 @@ from typing import Any
 from models.db import Store
 from models.settings import Settings
 from orchestrator.clock import VirtualClock
+from orchestrator.demo_catalog import save_demo_catalog
 from orchestrator.demo_costs import record_demo_costs
 from orchestrator.engine import Engine
 from orchestrator.flows import catalog
@@ -203,6 +204,7 @@ def run_backfill(
                     lease_seconds=settings.lease_seconds, breaker_reset=120.0)  # fmt: skip
     try:
         baselines = write_baselines(store, plan)
+        save_demo_catalog(store)  # the demo's "Business outcomes" tiles
         stats = backfill(engine, clock, plan, progress)
         telemetry.flush()
         stats.update(record_demo_costs(settings, store, start=plan.start, end=plan.end, seed=seed))

@@ -53,6 +53,7 @@ def _register() -> None:
         store,
         up,
         users,
+        workflows,
     )
 
     modules = [
@@ -67,6 +68,7 @@ def _register() -> None:
         store,
         up,
         users,
+        workflows,
     ]
     for module in modules:
         for command in getattr(module, "COMMANDS", ()):

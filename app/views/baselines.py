@@ -40,10 +40,19 @@ else:
     st.dataframe(history.sort_values(["workflow", "version"], ascending=[True, False]),
                  hide_index=True, width="stretch")  # fmt: skip
 
+seen = data.workflow_list(f.start, f.end, ctx.tenants)
+if not seen.empty:
+    st.subheader("Workflows seen in the period")
+    st.caption("Native and recognized (source: the profile or rule that recognized them, "
+               "`flowmeter workflows`); one without a baseline gets its first version below.")  # fmt: skip
+    st.dataframe(seen, hide_index=True, width="stretch")
+
 st.subheader("Record a new version")
 if not can_change:
     st.caption(f"Your role ({ctx.user.role}) may read baselines; finance and admin change them.")
-known = sorted(set(history["workflow"])) if not history.empty else []
+known = sorted(set(history["workflow"]) if not history.empty else set())
+# Workflows without a baseline first: a newly recognized one is one pick away.
+known = sorted(set(seen["workflow"]) - set(known)) + known if not seen.empty else known
 latest = (history.sort_values("version").groupby("workflow").tail(1).set_index("workflow")
           if not history.empty else None)  # fmt: skip
 workflow = st.selectbox("Workflow (pick one, or type a new name)", known,

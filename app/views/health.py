@@ -60,6 +60,11 @@ minutes = bucket_minutes(f.start, f.end)
 series = data.health_timeseries(f.start, f.end, minutes, f.workflow, ctx.tenants, f.product_line)
 kpi_bucket = "hour" if minutes <= 60 else "day"
 kpi_series = data.kpi_series(f.start, f.end, kpi_bucket, f.workflow, ctx.tenants)
+# The overlay shows the catalog's event KPIs under their labels (every KPI without a catalog).
+overlay = {k.kpi: k.label for k in data.kpi_catalog() if k.source == "events"}
+if overlay and not kpi_series.empty:
+    kpi_series = kpi_series[kpi_series["kpi"].isin(list(overlay))]
+    kpi_series = kpi_series.assign(kpi=kpi_series["kpi"].map(overlay))
 st.subheader(f"Runs over time · {md_code(f.workflow) or 'all workflows'}")
 st.caption("Click a bar or point to open the matching runs in the Trace Explorer.")
 event = st.plotly_chart(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import charts, data, frame
+from app import charts, data, frame, kpi_tiles
 from app.formatting import money, percent, signed_money
 
 ctx = frame.context()
@@ -60,22 +60,16 @@ st.caption(f"Deltas compare with the previous period of the same length "
 if len(now.currencies) > 1:
     st.warning(f"Figures come in {', '.join(now.currencies)}; the tiles show {cur} only.")
 
-kpi_summary = data.kpi_summary(f.start, f.end, f.workflow, ctx.tenants)
-kpi_now = data.kpi_headlines(kpi_summary, f.start, f.end)
-kpi_before = data.kpi_headlines(kpi_summary, prev_start, prev_end, previous=True)
-st.subheader("Business outcomes")
-row = st.columns(4)
-row[0].metric("Orders advanced per hour", f"{kpi_now.orders_per_hour:,.1f}", border=True,
-              delta=f"{kpi_now.orders_per_hour - kpi_before.orders_per_hour:+,.1f}")  # fmt: skip
-row[1].metric("Invoices posted", f"{kpi_now.invoices_posted:,}", border=True,
-              delta=f"{kpi_now.invoices_posted - kpi_before.invoices_posted:+,}")  # fmt: skip
-row[2].metric("Refunds prevented", money(kpi_now.refunds_prevented_amount,
-              kpi_now.refund_currency or cur), border=True,
-              delta=f"{kpi_now.refunds_prevented - kpi_before.refunds_prevented:+,} refunds")  # fmt: skip
-sla_delta = (None if kpi_now.sla_met_percent is None or kpi_before.sla_met_percent is None
-             else f"{kpi_now.sla_met_percent - kpi_before.sla_met_percent:+.1f} pts")  # fmt: skip
-row[3].metric("SLA met", percent(kpi_now.sla_met_percent, decimals=1), delta=sla_delta,
-              border=True)  # fmt: skip
+tiles_now = data.kpi_tiles(f.start, f.end, f.workflow, ctx.tenants)
+if tiles_now:
+    st.subheader("Business outcomes")
+    row = st.columns(min(len(tiles_now), 5))
+    for n, tile in enumerate(tiles_now[:5]):
+        value, delta = kpi_tiles.tile_text(tile, cur)
+        goal = "" if tile.kpi.target is None else f"Target {tile.kpi.target:,g}. "
+        row[n].metric(tile.kpi.label, value, delta=delta, border=True,
+                      delta_color="normal" if tile.kpi.direction == "up" else "inverse",
+                      help=f"{goal}From the KPI catalog (FLOWMETER_RULES_FILE or the store's)")  # fmt: skip
 
 left, right = st.columns([3, 2])
 with left:

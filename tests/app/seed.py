@@ -17,6 +17,7 @@ from pathlib import Path
 from models.baselines import set_baseline
 from models.costs import import_cost_file
 from models.db import Store
+from orchestrator.demo_catalog import save_demo_catalog
 from tests.builders import gauge, kpi_event, log_event, run
 
 FOCUS_HEADER = [
@@ -89,6 +90,7 @@ def seed(store: Store) -> World:
             effective_from=now - timedelta(days=60), go_live_at=now - timedelta(days=20),
         )  # fmt: skip
     seed_costs(store, (now - timedelta(hours=30)).date())
+    save_demo_catalog(store)  # as `flowmeter demo` does: the Business outcomes tiles
     return World(now, "corr-dead-1", dead_trace, "ORD-1001", failed_trace)
 
 

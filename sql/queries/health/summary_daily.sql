@@ -40,6 +40,17 @@ FROM (
       AND ({workflow:String} = '' OR workflow = {workflow:String})
       AND ({product_line:String} = '' OR product_line = {product_line:String})
       AND ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, tenant))
+    UNION ALL  -- runs recognized per trace (sql/schema/340, 343)
+    SELECT multiIf({by:String} = 'workflow', workflow, {by:String} = 'step', step,
+                {by:String} = 'service', service, {by:String} = 'tenant', tenant,
+                {by:String} = 'product_line', product_line, span_name) AS key,
+           spans AS s_spans, errors AS s_errors, retries AS s_retries,
+           dead_letters AS s_dead_letters, duration_ms_sum AS s_duration, duration_ms_q AS s_q
+    FROM recognized_run_stats
+    WHERE {kind:String} = 'run' AND minute >= {start:DateTime} AND minute < {end:DateTime}
+      AND ({workflow:String} = '' OR workflow = {workflow:String})
+      AND ({product_line:String} = '' OR product_line = {product_line:String})
+      AND ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, tenant))
 )
 GROUP BY key
 ORDER BY spans DESC, key

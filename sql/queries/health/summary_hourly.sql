@@ -17,7 +17,14 @@ SELECT
     q[1] AS p50_ms,
     q[2] AS p95_ms,
     q[3] AS p99_ms
-FROM span_stats_1h
+FROM (
+    SELECT hour, service, span_name, kind, workflow, step, dependency, tenant, product_line, outcome, mode, spans, errors, retries, dead_letters, duration_ms_sum, duration_ms_q
+    FROM span_stats_1h
+    UNION ALL  -- runs recognized per trace (sql/schema/340, 343)
+    SELECT hour, service, span_name, kind, workflow, step, dependency, tenant, product_line, outcome, mode, spans, errors, retries, dead_letters, duration_ms_sum, duration_ms_q
+    FROM recognized_run_stats
+    WHERE {kind:String} = 'run'
+)
 WHERE hour >= {start:DateTime} AND hour < {end:DateTime}
   AND ({kind:String} = '' OR kind = {kind:String})
   AND ({workflow:String} = '' OR workflow = {workflow:String})

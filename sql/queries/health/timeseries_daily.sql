@@ -12,7 +12,14 @@ SELECT
     q[1] AS p50_ms,
     q[2] AS p95_ms,
     q[3] AS p99_ms
-FROM span_stats_1d
+FROM (
+    SELECT day, service, span_name, kind, workflow, step, dependency, tenant, product_line, outcome, mode, spans, errors, retries, dead_letters, duration_ms_sum, duration_ms_q
+    FROM span_stats_1d
+    UNION ALL  -- runs recognized per trace (sql/schema/340, 343)
+    SELECT day, service, span_name, kind, workflow, step, dependency, tenant, product_line, outcome, mode, spans, errors, retries, dead_letters, duration_ms_sum, duration_ms_q
+    FROM recognized_run_stats
+    WHERE {kind:String} = 'run'
+)
 WHERE day >= {start:Date} AND day < {end:Date}
   AND ({kind:String} = '' OR kind = {kind:String})
   AND ({workflow:String} = '' OR workflow = {workflow:String})

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 
 from app.access import Role, User
@@ -66,3 +68,29 @@ def test_empty_store_explains_what_a_baseline_is_for(current: Store) -> None:
     app = open_app("baselines")
     assert not app.exception
     assert "No baseline yet" in app.info[0].value
+
+
+def test_a_recognized_workflow_is_listed_and_offered_first(
+    fresh_world: tuple[Store, World],
+) -> None:
+    from tests.app.views.conftest import period
+
+    store, world = fresh_world
+    span_attributes = {"celery.task_name": "billing.charge", "workflow.name": "billing.charge",
+                       "step.name": "billing.charge", "step.outcome": "ok",
+                       "flowmeter.kind": "step", "flowmeter.source": "celery"}  # fmt: skip
+    store.insert(
+        "otel_traces",
+        [[world.now - timedelta(hours=2), "ab" * 16, "cd" * 8, "run/billing.charge",
+          "billing-worker", span_attributes, 5_000_000]],
+        ["Timestamp", "TraceId", "SpanId", "SpanName", "ServiceName", "SpanAttributes",
+         "Duration"],
+    )  # fmt: skip
+    app = open_app("baselines", **period(world))
+    assert not app.exception
+    seen = next(d.value for d in app.dataframe if "source" in d.value.columns)
+    row = seen[seen["workflow"] == "billing.charge"].iloc[0]
+    assert (row["source"], row["runs"]) == ("celery", 1)
+    assert pd.isna(row["baseline_version"])
+    pick = next(s for s in app.selectbox if s.label.startswith("Workflow (pick one"))
+    assert pick.options[0] == "billing.charge"  # no baseline yet: offered first
