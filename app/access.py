@@ -42,6 +42,10 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "dead_letter.replay": frozenset({Role.ENGINEER, Role.ADMIN}),
     "approval.decide": frozenset({Role.ENGINEER, Role.ADMIN}),
     "baseline.change": frozenset({Role.FINANCE, Role.ADMIN}),
+    "costs.import": frozenset({Role.FINANCE, Role.ADMIN}),
+    "kpi.import": frozenset({Role.ENGINEER, Role.FINANCE, Role.ADMIN}),
+    # raw SQL, migrations: they reach every tenant's rows, so admin only
+    "store.admin": frozenset({Role.ADMIN}),
 }
 
 # view -> roles that see it in the navigation (reads are still tenant-scoped)

@@ -9,6 +9,7 @@ from types import FrameType
 
 import click
 
+from app.api.service import ApiService
 from collectors.service import build_receivers
 from models.db import Store, set_current_store
 from models.lifecycle import Service, stop_services
@@ -39,7 +40,7 @@ def collect_command() -> None:
     try:
         migrate(store)
         set_current_store(store)
-        for service in build_receivers(settings, store):
+        for service in [*build_receivers(settings, store), ApiService(settings, store)]:
             service.start()
             started.append(service)
         scheme = "https" if settings.tls_cert else "http"

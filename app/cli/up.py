@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 
+from app.api.service import ApiService
 from app.exposure import check_exposure, oidc_configured
 from app.users import load_users
 from collectors.service import build_receivers
@@ -45,6 +46,7 @@ def build_services(settings: Settings, store: Store, *, demo: bool) -> list[Serv
         from models.usage_costs import UsageCostJob
 
         services.append(UsageCostJob(store, load_price_list(settings.pricing_file)))
+    services.append(ApiService(settings, store))  # last: the CLI may call it once it is up
     return services
 
 
@@ -87,6 +89,7 @@ def _urls(settings: Settings) -> list[str]:
         f"Dashboard       http://{host}:{settings.ui_port}",
         f"OTLP/HTTP       {scheme}://{host}:{settings.otlp_http_port}  (/v1/traces, /v1/metrics, /v1/logs)",
         f"OTLP/gRPC       {host}:{settings.otlp_grpc_port}",
+        f"HTTP API        {scheme}://{host}:{settings.api_port}/api/v1  (OpenAPI: /api/v1/openapi.json)",
         f"Store           {settings.clickhouse_dsn}",
     ]
 
