@@ -23,6 +23,8 @@ __all__ = ["router"]
 
 router = APIRouter(tags=["read"])
 
+_STEP_OUTLINE = ("seq", "step_key", "status", "attempts", "error", "error_type", "finished_at")
+
 From = Annotated[date, Query(alias="from", description="First day (YYYY-MM-DD), inclusive.")]
 To = Annotated[date, Query(alias="to", description="Last day (YYYY-MM-DD), inclusive.")]
 Tenant = Annotated[str, Query(description="Only this tenant (must be one of the token's).")]
@@ -163,6 +165,8 @@ async def dead_letter(
     require_tenant(principal.user, str(letter.get("tenant_id", "")))
     if not principal.local:  # the data dir's owner sees what `dlq show` always showed
         letter["payload"] = actions.redact(letter["payload"], state.settings.redact_keys)
+        # step inputs and outputs repeat the payload unredacted: tokens get the outline only
+        letter["steps"] = [{k: step.get(k) for k in _STEP_OUTLINE} for step in letter["steps"]]
     return answer(request, [letter])
 
 
