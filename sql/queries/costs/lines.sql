@@ -12,7 +12,7 @@ SELECT
     sum(effective_cost) AS effective_cost,
     sum(list_cost) AS list_cost
 FROM cost_daily
-WHERE day >= {start:Date} AND day < {end:Date}
+WHERE cost_daily.day >= {start:Date} AND cost_daily.day < {end:Date}  -- qualified: `day` alone is the alias above
   AND ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, tenant))
 GROUP BY day, key, allocation_method, currency
 ORDER BY day, key, allocation_method, currency

@@ -105,9 +105,10 @@ def test_csv_by_query_or_accept_header(api: Api) -> None:
     assert by_query.body == by_accept.body
     rows = list(csv.DictReader(io.StringIO(by_query.body.decode())))
     assert rows and {r["tenant"] for r in rows} == {"tenant-a"}
-    assert rows[0]["effective_cost"] == api.get("/costs", FIN_A, **api.period).json()["rows"][0][
-        "effective_cost"
-    ]
+    assert (
+        rows[0]["effective_cost"]
+        == api.get("/costs", FIN_A, **api.period).json()["rows"][0]["effective_cost"]
+    )
 
 
 @pytest.mark.parametrize(
