@@ -135,7 +135,10 @@ def _scenario(data_dir: Path, files: dict[str, Path], runs: dict[str, str],
                               timeout=300, check=False)  # fmt: skip
         stdout, stderr = done.stdout, done.stderr
         for run_id, placeholder in {**runs, str(out): "<out>"}.items():
-            stdout, stderr = stdout.replace(run_id, placeholder), stderr.replace(run_id, placeholder)
+            stdout, stderr = (
+                stdout.replace(run_id, placeholder),
+                stderr.replace(run_id, placeholder),
+            )
         if done.returncode == 0 and command[0] == "dlq" and command[1] == "replay":
             stderr = ""  # the dlq.replayed event reaches up's receiver; stopped, nobody listens
         results.append((" ".join(command), done.returncode, stdout, stderr))
@@ -209,9 +212,10 @@ def test_store_commands_answer_the_same_with_up_running_and_stopped(tmp_path: Pa
     assert "by ann: time study" in shown["baseline history invoice"]
     assert "acme" in shown["sql SELECT tenant_id, count() AS n FROM business_events GROUP BY "
                            "tenant_id ORDER BY 1"]  # fmt: skip
-    assert "approved 'manager' of run <approve-run>" in shown[
-        "approve <approve-run> --reason fine --actor ana"
-    ]
+    assert (
+        "approved 'manager' of run <approve-run>"
+        in shown["approve <approve-run> --reason fine --actor ana"]
+    )
     errors = "".join(err for _, _, _, err in running)
     assert "in use by another Flowmeter process" not in errors and "Traceback" not in errors
 
