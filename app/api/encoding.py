@@ -19,8 +19,8 @@ __all__ = ["answer", "plain", "records", "wants_csv"]
 
 def plain(value: Any) -> Any:
     """One value as JSON has it: Decimal -> string (exact), date/time -> ISO, NaN -> null."""
-    if value is None or isinstance(value, bool | str | int):
-        return value
+    if value is None or value is pd.NaT or isinstance(value, bool | str | int):
+        return None if value is pd.NaT else value
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, float):
@@ -35,8 +35,6 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     if hasattr(value, "item"):  # numpy scalars
         return plain(value.item())
-    if value is pd.NaT:
-        return None
     return str(value)
 
 
