@@ -35,7 +35,16 @@ from models.errors import (
 from models.settings import Settings
 from orchestrator.api import OrchestratorAPI
 
-__all__ = ["API_PREFIX", "ApiState", "BadInputError", "build_app", "caller", "reader", "state_of"]
+__all__ = [
+    "API_PREFIX",
+    "ApiState",
+    "BadInputError",
+    "UploadTooLargeError",
+    "build_app",
+    "caller",
+    "reader",
+    "state_of",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +57,13 @@ class BadInputError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+
+
+class UploadTooLargeError(BadInputError):
+    """An uploaded file above FLOWMETER_API_MAX_UPLOAD_BYTES (answered 413)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__("body", f"larger than FLOWMETER_API_MAX_UPLOAD_BYTES ({limit} bytes)")
 
 
 @dataclass
@@ -103,6 +119,7 @@ def reader(view: str) -> Callable[..., Principal]:
 
 
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (UploadTooLargeError, 413),
     (AuthenticationError, 401),
     (PermissionDeniedError, 403),
     (NotFoundError, 404),

@@ -34,7 +34,7 @@ def _raised(status: int, body: Mapping[str, Any]) -> Exception:
     kind = getattr(errors, str(body.get("type", "")), None)
     if isinstance(kind, type) and issubclass(kind, FlowmeterError):
         return kind(message)
-    if body.get("type") in ("ValueError", "BadInputError", "_TooLargeError"):
+    if body.get("type") in ("ValueError", "BadInputError", "UploadTooLargeError"):
         return ValueError(message)
     if status == 401:
         return errors.AuthenticationError(message)

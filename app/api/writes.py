@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from app import actions
 from app.access import require, require_tenant
-from app.api.app import BadInputError, caller, state_of
+from app.api.app import BadInputError, UploadTooLargeError, caller, state_of
 from app.api.auth import Principal
 from app.api.encoding import plain, records
 from collectors.kpi_import import KpiFile, import_kpi_file, validate_kpi_file
@@ -65,16 +65,11 @@ async def _save_body(request: Request, path: Path) -> int:
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise _TooLargeError(limit)
+                raise UploadTooLargeError(limit)
             handle.write(chunk)
     if size == 0:
         raise BadInputError("body", "the request body is empty: send the file's bytes")
     return size
-
-
-class _TooLargeError(BadInputError):
-    def __init__(self, limit: int) -> None:
-        super().__init__("body", f"larger than FLOWMETER_API_MAX_UPLOAD_BYTES ({limit} bytes)")
 
 
 def import_result(result: ImportResult) -> dict[str, Any]:

@@ -6,7 +6,10 @@ import csv
 import io
 import json
 from decimal import Decimal
+from pathlib import Path
 
+from app.api.service import ApiService
+from models.settings import load_settings
 from tests.app.api.conftest import ADMIN, ENG_A, ENG_ALL, ENG_B, EXEC_A, FIN_A, FIN_ALL, Api
 from tests.app.seed import FOCUS_HEADER
 
@@ -128,3 +131,22 @@ def test_sql_is_admin_only_and_read_only_on_the_server(api: Api) -> None:
     assert refused.status == 400 and refused.json()["type"] == "ReadOnlyError"
     assert api.call("POST", "/api/v1/sql", ADMIN, data=b"{not json",
                     headers={"content-type": "application/json"}).status == 400  # fmt: skip
+
+
+def test_an_upload_above_the_limit_is_413_and_imports_nothing(api: Api, tmp_path: Path) -> None:
+    settings = load_settings(env={
+        "FLOWMETER_DATA_DIR": str(tmp_path), "FLOWMETER_API_MAX_UPLOAD_BYTES": "100",
+        "FLOWMETER_API_TOKENS": f"{FIN_ALL}=finance:*",
+    })  # fmt: skip
+    small = ApiService(settings, api.service.state.store, port=0)
+    small.start()
+    try:
+        limited = Api(small, api.world, api.engine, api.period)
+        reply = limited.call("POST", "/api/v1/costs/import?filename=bill.csv", FIN_ALL,
+                             data=_focus("9.99"))  # fmt: skip
+    finally:
+        small.stop(5.0)
+    assert reply.status == 413 and "FLOWMETER_API_MAX_UPLOAD_BYTES" in reply.json()["error"]
+    stored = api.call("POST", "/api/v1/sql", ADMIN,
+                      body={"statement": "SELECT count() FROM cost_records WHERE BilledCost = 9.99"})  # fmt: skip
+    assert stored.json()["rows"] == [[0]]
