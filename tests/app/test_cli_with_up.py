@@ -212,7 +212,9 @@ def test_store_commands_answer_the_same_with_up_running_and_stopped(tmp_path: Pa
     assert codes["sql INSERT INTO business_events (event_id) VALUES ('x')"] == 1
     assert codes["baseline set invoice --manual-minutes 0 --hourly-rate 40 --currency EUR "
                  "--reason oops"] == 2  # fmt: skip
-    shown = {command: out for command, _, out, _ in running}
+    shown: dict[str, str] = {}
+    for command, _, out, _ in running:
+        shown.setdefault(command, out)  # the first run of a command repeated later
     assert "2 row(s) stored" in shown["import costs {focus}"]
     assert "by ann: time study" in shown["baseline history invoice"]
     assert "acme" in shown["sql SELECT tenant_id, count() AS n FROM business_events GROUP BY "
