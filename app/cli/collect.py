@@ -9,7 +9,6 @@ from types import FrameType
 
 import click
 
-from app.api.service import ApiService
 from collectors.service import build_receivers
 from models.db import Store, set_current_store
 from models.lifecycle import Service, stop_services
@@ -24,6 +23,8 @@ logger = logging.getLogger(__name__)
 @click.command("collect")
 def collect_command() -> None:
     """Run only the OTLP/HTTP and OTLP/gRPC receivers until SIGINT/SIGTERM."""
+    from app.api.service import ApiService  # FastAPI loads only in the serving process
+
     settings = load_settings()
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

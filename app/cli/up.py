@@ -14,7 +14,6 @@ from pathlib import Path
 
 import click
 
-from app.api.service import ApiService
 from app.exposure import check_exposure, oidc_configured
 from app.users import load_users
 from collectors.service import build_receivers
@@ -46,6 +45,8 @@ def build_services(settings: Settings, store: Store, *, demo: bool) -> list[Serv
         from models.usage_costs import UsageCostJob
 
         services.append(UsageCostJob(store, load_price_list(settings.pricing_file)))
+    from app.api.service import ApiService  # FastAPI loads only in the serving process
+
     services.append(ApiService(settings, store))  # last: the CLI may call it once it is up
     return services
 
