@@ -44,6 +44,10 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "baseline.change": frozenset({Role.FINANCE, Role.ADMIN}),
     "alert.silence": frozenset({Role.ENGINEER, Role.ADMIN}),
     "alert.test": frozenset({Role.ENGINEER, Role.ADMIN}),
+    "costs.import": frozenset({Role.FINANCE, Role.ADMIN}),
+    "kpi.import": frozenset({Role.ENGINEER, Role.FINANCE, Role.ADMIN}),
+    # raw SQL, migrations: they reach every tenant's rows, so admin only
+    "store.admin": frozenset({Role.ADMIN}),
 }
 
 # view -> roles that see it in the navigation (reads are still tenant-scoped)

@@ -106,8 +106,9 @@ def replay_dead_letter(
 
 
 def decide_approval(
-    api: OrchestratorAPI, user: User, run_id: str, decision: str, reason: str
-) -> str:
+    api: OrchestratorAPI, user: User, run_id: str, decision: str, reason: str,
+    name: str | None = None,
+) -> str:  # fmt: skip
     """Approve or reject a waiting run as ``user``; role and tenant checked, audited."""
     require(user, "approval.decide")
     if decision not in ("approve", "reject"):
@@ -116,7 +117,7 @@ def decide_approval(
         raise ValueError("a decision needs a reason: it is written to the audit log")
     require_tenant(user, str(api.run(run_id).get("tenant_id", "")))
     act = api.approve if decision == "approve" else api.reject
-    return act(run_id, actor=user.name, reason=reason.strip())
+    return act(run_id, actor=user.name, reason=reason.strip(), name=name)
 
 
 def redact(value: Any, patterns: Sequence[str]) -> Any:

@@ -639,6 +639,29 @@ class Settings:
         "The sliding window over which failed sign-ins are counted.",
     )
 
+    # --- HTTP API (app/api) --------------------------------------------------------------
+    api_port: int = _setting(
+        "FLOWMETER_API_PORT",
+        8502,
+        _port,
+        "HTTP API port (`/api/v1/...`), served by `flowmeter up` and `flowmeter collect`; "
+        "0 picks a free port (the CLI finds it in the data dir).",
+    )
+    api_tokens: Mapping[str, str] = _setting(
+        "FLOWMETER_API_TOKENS",
+        {},
+        _pairs,
+        "`token=[role:]tenant|tenant,...` or `token=[role:]*`: bearer tokens of the HTTP API, "
+        "each limited to its tenants; role `executive` (default), `finance`, `engineer` or "
+        "`admin`, with the dashboard's permissions.",
+    )
+    api_max_upload_bytes: int = _setting(
+        "FLOWMETER_API_MAX_UPLOAD_BYTES",
+        512 << 20,
+        _positive_int,
+        "Largest file the API accepts for a cost or KPI import (413 above).",
+    )
+
     @property
     def clickhouse_dsn(self) -> str:
         """The ClickHouse URL, defaulting to the embedded engine in the data dir."""

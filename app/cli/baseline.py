@@ -5,9 +5,11 @@ from __future__ import annotations
 import getpass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from urllib.parse import quote
 
 import click
 
+from app.cli.remote import baseline_frame, running_api
 from app.cli.store import open_store
 from models.baselines import baseline_history, set_baseline
 
@@ -54,21 +56,34 @@ def set_command(
     effective_from: datetime | None, reason: str, changed_by: str | None,
 ) -> None:  # fmt: skip
     """Record a new baseline version for WORKFLOW."""
-    store = open_store()
-    try:
-        baseline = set_baseline(
-            store, workflow, manual_minutes=manual_minutes, hourly_rate=hourly_rate,
-            manual_error_rate=error_rate, cost_per_error=cost_per_error, currency=currency,
-            reason=reason, changed_by=changed_by or getpass.getuser(),
-            effective_from=effective_from, go_live_at=go_live,
-        )  # fmt: skip
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    finally:
-        store.close()
+    client = running_api(actor=changed_by or getpass.getuser())
+    if client is not None:
+        body = {"manual_minutes": str(manual_minutes), "hourly_rate": str(hourly_rate),
+                "manual_error_rate": str(error_rate), "cost_per_error": str(cost_per_error),
+                "currency": currency, "reason": reason,
+                "effective_from": effective_from.isoformat() if effective_from else None,
+                "go_live_at": go_live.isoformat() if go_live else None}  # fmt: skip
+        try:
+            answer = client.call("POST", f"/baselines/{quote(workflow, safe='')}", body=body)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        version, effective = answer["version"], datetime.fromisoformat(answer["effective_from"])
+    else:
+        store = open_store()
+        try:
+            baseline = set_baseline(
+                store, workflow, manual_minutes=manual_minutes, hourly_rate=hourly_rate,
+                manual_error_rate=error_rate, cost_per_error=cost_per_error, currency=currency,
+                reason=reason, changed_by=changed_by or getpass.getuser(),
+                effective_from=effective_from, go_live_at=go_live,
+            )  # fmt: skip
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        finally:
+            store.close()
+        version, effective = baseline.version, baseline.effective_from
     click.echo(
-        f"{workflow}: baseline version {baseline.version} effective from "
-        f"{baseline.effective_from:%Y-%m-%d %H:%M} UTC"
+        f"{workflow}: baseline version {version} effective from {effective:%Y-%m-%d %H:%M} UTC"
     )
 
 
@@ -76,11 +91,15 @@ def set_command(
 @click.argument("workflow")
 def history_command(workflow: str) -> None:
     """Every baseline version of WORKFLOW, oldest first."""
-    store = open_store()
-    try:
-        frame = baseline_history(store, workflow)
-    finally:
-        store.close()
+    client = running_api()
+    if client is not None:
+        frame = baseline_frame(client, workflow)
+    else:
+        store = open_store()
+        try:
+            frame = baseline_history(store, workflow)
+        finally:
+            store.close()
     if frame.empty:
         click.echo(f"{workflow}: no baseline yet (flowmeter baseline set {workflow} ...)")
         return

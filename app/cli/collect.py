@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 @click.command("collect")
 def collect_command() -> None:
     """Run only the OTLP/HTTP and OTLP/gRPC receivers until SIGINT/SIGTERM."""
+    from app.api.service import ApiService  # FastAPI loads only in the serving process
+
     settings = load_settings()
     check_ingest_exposure(settings)
     logging.basicConfig(
@@ -43,7 +45,7 @@ def collect_command() -> None:
         migrate(store)
         apply_retention(store, settings.retention_days)
         set_current_store(store)
-        for service in build_receivers(settings, store):
+        for service in [*build_receivers(settings, store), ApiService(settings, store)]:
             service.start()
             started.append(service)
         scheme = "https" if settings.tls_cert else "http"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from app.cli.remote import cost_frame, cost_import_result, running_api, upload
 from app.cli.store import open_store
 from models.cost_export import EXPORT_FORMATS, write_cost_export
 from models.costs import COST_GROUPS, attributed_costs, import_cost_file
@@ -25,14 +26,20 @@ def import_costs_command(file: Path) -> None:
     """Import a FOCUS 1.2/1.3 cost-and-usage file (CSV or Parquet); safe to run twice."""
     settings = load_settings()
     rows_total = len(read_focus_file(file)[0])
-    store = open_store()
-    try:
+    client = running_api(settings)
+    if client is not None:
         with click.progressbar(length=rows_total, label=f"importing {file.name}") as bar:
-            result = import_cost_file(
-                store, file, tag_keys=settings.cost_tag_keys, progress=bar.update
-            )
-    finally:
-        store.close()
+            result = cost_import_result(upload(client, "/costs/import", file))
+            bar.update(rows_total)
+    else:
+        store = open_store()
+        try:
+            with click.progressbar(length=rows_total, label=f"importing {file.name}") as bar:
+                result = import_cost_file(
+                    store, file, tag_keys=settings.cost_tag_keys, progress=bar.update
+                )
+        finally:
+            store.close()
     totals = ", ".join(f"{total:,.2f} {cur}" for cur, total in sorted(result.billed_total.items()))
     click.echo(
         f"{result.rows} row(s) stored in {len(result.slices_written)} billing slice(s); "
@@ -65,14 +72,18 @@ def export_costs_command(start: str, end: str, by: str, fmt: str, output: Path) 
     if last < first:
         raise click.BadParameter("--to is before --from", param_hint="--to")
     settings = load_settings()
-    store = open_store()
-    try:
-        frame = attributed_costs(
-            store, first, last + timedelta(days=1), by=by,
-            policy=settings.cost_allocation_policy, weights=settings.cost_allocation_weights,
-        )  # fmt: skip
-    finally:
-        store.close()
+    client = running_api(settings)
+    if client is not None:
+        frame = cost_frame(client, first, last, by)
+    else:
+        store = open_store()
+        try:
+            frame = attributed_costs(
+                store, first, last + timedelta(days=1), by=by,
+                policy=settings.cost_allocation_policy, weights=settings.cost_allocation_weights,
+            )  # fmt: skip
+        finally:
+            store.close()
     write_cost_export(
         frame, output, fmt, by=by, start=first, end=last + timedelta(days=1),
         policy=settings.cost_allocation_policy,
@@ -94,13 +105,19 @@ def usage_command(days: tuple[str, ...]) -> None:
         raise CostImportError("set FLOWMETER_PRICING_FILE to a TOML price list first")
     prices = load_price_list(settings.pricing_file)
     wanted = [_day(d, "--day") for d in days] or [datetime.now().date() - timedelta(days=1)]
-    store = open_store()
-    try:
+    client = running_api(settings)
+    if client is not None:
         with click.progressbar(wanted, label="pricing usage") as bar:
             for day in bar:
-                record_usage_costs(store, day, prices)
-    finally:
-        store.close()
+                client.call("POST", "/costs/usage", body={"days": [day.isoformat()]})
+    else:
+        store = open_store()
+        try:
+            with click.progressbar(wanted, label="pricing usage") as bar:
+                for day in bar:
+                    record_usage_costs(store, day, prices)
+        finally:
+            store.close()
     click.echo(f"usage costs recorded for {len(wanted)} day(s)")
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from app.cli.remote import running_api, upload
 from app.cli.store import open_store
 from collectors.kpi_import import ImportReport, KpiFile, import_kpi_file, validate_kpi_file
 from collectors.redaction import redactor_for
@@ -54,13 +55,22 @@ def import_kpi_command(file: Path, skip_bad: bool, tenant: str | None) -> None:
                 f"{file.name}: {_rows(checked.bad_count)} {verb} the KPI contract; nothing was "
                 "imported (fix them, or pass --skip-bad to import the other rows)"
             )
-    redactor = redactor_for(load_settings())  # RedactionKeyError: nothing imported in clear
-    store = open_store()
-    try:
+    client = running_api()
+    if client is not None:
         with click.progressbar(length=kpi_file.size, label=f"importing {file.name}") as bar:
-            report = import_kpi_file(store, kpi_file, redactor=redactor, progress=bar.update)
-    finally:
-        store.close()
+            answer = upload(client, "/kpis/import", file, skip_bad=skip_bad, tenant=tenant)
+            bar.update(kpi_file.size)
+        report = ImportReport(rows=answer["rows"], valid=answer["valid"],
+                              bad_count=answer["bad_count"], written=answer["written"])  # fmt: skip
+    else:
+        store = open_store()
+        try:
+            with click.progressbar(length=kpi_file.size, label=f"importing {file.name}") as bar:
+                report = import_kpi_file(
+                    store, kpi_file, redactor=redactor_for(load_settings()), progress=bar.update
+                )
+        finally:
+            store.close()
     already = report.valid - report.written
     click.echo(
         f"{file.name}: {_plural(report.written, 'new KPI event')} imported; "

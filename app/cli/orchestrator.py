@@ -6,9 +6,11 @@ import getpass
 import json
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import click
 
+from app.cli.remote import running_api
 from app.telemetry import audit_telemetry, telemetry_for
 from models.db import Store
 from models.settings import Settings, load_settings
@@ -54,12 +56,17 @@ def dlq_group() -> None:
 @click.option("--all", "show_all", is_flag=True, help="Include entries already replayed.")
 def dlq_list(as_json: bool, workflow: str | None, reason: str | None, show_all: bool) -> None:
     """List dead letters, newest first (unreplayed only unless --all)."""
-    api = _api()
-    try:
-        letters = api.dead_letters(workflow=workflow, reason=reason,
-                                   replayed=None if show_all else False)  # fmt: skip
-    finally:
-        api.close()
+    client = running_api()
+    if client is not None:
+        letters = client.get_rows("/dead-letters", workflow=workflow, reason=reason,
+                                  all="true" if show_all else "false")  # fmt: skip
+    else:
+        api = _api()
+        try:
+            letters = api.dead_letters(workflow=workflow, reason=reason,
+                                       replayed=None if show_all else False)  # fmt: skip
+        finally:
+            api.close()
     if as_json:
         keys = ("id", "workflow", "reason", "attempts", "run_id", "step", "correlation_id",
                 "tenant_id", "error")  # fmt: skip
@@ -80,11 +87,15 @@ def dlq_list(as_json: bool, workflow: str | None, reason: str | None, show_all: 
 @click.argument("dead_letter_id", type=int)
 def dlq_show(dead_letter_id: int) -> None:
     """Everything about one dead letter: error, payload, the run's steps."""
-    api = _api()
-    try:
-        letter = api.dead_letter(dead_letter_id)
-    finally:
-        api.close()
+    client = running_api()
+    if client is not None:
+        letter = client.get_rows(f"/dead-letters/{dead_letter_id}")[0]
+    else:
+        api = _api()
+        try:
+            letter = api.dead_letter(dead_letter_id)
+        finally:
+            api.close()
     for key in ("id", "workflow", "reason", "attempts", "step", "run_id", "correlation_id",
                 "tenant_id", "error"):  # fmt: skip
         click.echo(f"{key:<15} {letter[key]}")
@@ -107,16 +118,23 @@ def dlq_show(dead_letter_id: int) -> None:
 def dlq_replay(dead_letter_id: int, reason: str, actor: str | None) -> None:
     """Re-enter the run at its failed step; refused if this entry was replayed before."""
     settings = load_settings()
-    telemetry = audit_telemetry(settings)
-    api = OrchestratorAPI.from_settings(settings, telemetry=telemetry)
-    try:
-        letter = api.replay(dead_letter_id, actor or _default_actor(), reason)
-    finally:
-        api.close()
-        telemetry.shutdown()
+    client = running_api(settings, actor=actor or _default_actor())
+    if client is not None:
+        answer = client.call("POST", f"/dead-letters/{dead_letter_id}/replay",
+                             body={"reason": reason})  # fmt: skip
+        letter, undelivered = answer["dead_letter"], not answer["audit_event_delivered"]
+    else:
+        telemetry = audit_telemetry(settings)
+        api = OrchestratorAPI.from_settings(settings, telemetry=telemetry)
+        try:
+            letter = api.replay(dead_letter_id, actor or _default_actor(), reason)
+        finally:
+            api.close()
+            telemetry.shutdown()
+        undelivered = bool(telemetry.log_export_failures)
     click.echo(f"dead letter {dead_letter_id} replayed: run {letter['run_id']} is queued "
                f"again from step {letter['step'] or '(start)'}")  # fmt: skip
-    if telemetry.log_export_failures:
+    if undelivered:
         click.echo(f"warning: the dlq.replayed event did not reach the receiver on port "
                    f"{settings.otlp_http_port}: the audit log has the replay, drill-downs "
                    f"will not show it", err=True)  # fmt: skip
@@ -131,12 +149,18 @@ def dlq_replay(dead_letter_id: int, reason: str, actor: str | None) -> None:
 def approve_command(run_id: str, reason: str, actor: str | None, name: str | None,
                     reject: bool) -> None:  # fmt: skip
     """Approve (or --reject) a run waiting for a human decision."""
-    api = _api()
-    try:
-        decide = api.reject if reject else api.approve
-        approval = decide(run_id, actor or _default_actor(), reason, name)
-    finally:
-        api.close()
+    client = running_api(actor=actor or _default_actor())
+    if client is not None:
+        approval = client.call("POST", f"/approvals/{quote(run_id, safe='')}", body={
+            "decision": "reject" if reject else "approve", "reason": reason, "name": name,
+        })["approval"]  # fmt: skip
+    else:
+        api = _api()
+        try:
+            decide = api.reject if reject else api.approve
+            approval = decide(run_id, actor or _default_actor(), reason, name)
+        finally:
+            api.close()
     click.echo(f"{'rejected' if reject else 'approved'} {approval!r} of run {run_id}")
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from app.cli.remote import running_api
 from models.db import Store
 from models.migrations import Migration, migrate
 from models.retention import apply_retention
@@ -32,6 +33,13 @@ def open_store(*, run_migrations: bool = True) -> Store:
 def migrate_command() -> None:
     """Apply pending schema migrations (safe to run twice)."""
     settings = load_settings()
+    client = running_api(settings)
+    if client is not None:
+        applied_names = client.call("POST", "/migrate")["applied"]
+        for name in applied_names:
+            click.echo(f"applying {name}")
+        click.echo(f"{len(applied_names)} migration(s) applied; the schema is up to date.")
+        return
     store = Store(settings.clickhouse_dsn, cluster=settings.clickhouse_cluster)
     try:
 
@@ -58,11 +66,16 @@ def _cell(value: Any) -> str:
 @click.option("--format", "fmt", type=click.Choice(["table", "tsv"]), default="table")
 def sql_command(statement: str, fmt: str) -> None:
     """Run a read-only query against the store and print the rows."""
-    store = open_store()
-    try:
-        columns, rows = store.read_only(statement)
-    finally:
-        store.close()
+    client = running_api()
+    if client is not None:  # the server runs it read-only, with the same check
+        answer = client.call("POST", "/sql", body={"statement": statement})
+        columns, rows = answer["columns"], [tuple(row) for row in answer["rows"]]
+    else:
+        store = open_store()
+        try:
+            columns, rows = store.read_only(statement)
+        finally:
+            store.close()
     if fmt == "tsv":
         click.echo("\t".join(columns))
         for row in rows:

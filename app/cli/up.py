@@ -66,6 +66,9 @@ def build_services(settings: Settings, store: Store, *, demo: bool) -> list[Serv
         services.append(
             ReportService(settings, store, engine=lambda: OrchestratorAPI.from_settings(settings))
         )
+    from app.api.service import ApiService  # FastAPI loads only in the serving process
+
+    services.append(ApiService(settings, store))  # last: the CLI may call it once it is up
     return services
 
 
@@ -130,6 +133,7 @@ def _urls(settings: Settings) -> list[str]:
         f"OTLP/HTTP       {scheme}://{host}:{settings.otlp_http_port}  (/v1/traces, /v1/metrics, /v1/logs)",
         f"OTLP/gRPC       {host}:{settings.otlp_grpc_port}",
         f"Metrics         {scheme}://{host}:{settings.otlp_http_port}/metrics  (/healthz, /readyz)",
+        f"HTTP API        {scheme}://{host}:{settings.api_port}/api/v1  (OpenAPI: /api/v1/openapi.json)",
         f"Store           {masked_url(settings.clickhouse_dsn)}",
     ]
 

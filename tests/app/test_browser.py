@@ -48,6 +48,7 @@ def _env(data_dir: Path) -> dict[str, str]:
         FLOWMETER_UI_PORT=str(free_port()),
         FLOWMETER_OTLP_HTTP_PORT=str(free_port()),
         FLOWMETER_OTLP_GRPC_PORT=str(free_port()),
+        FLOWMETER_API_PORT=str(free_port()),
         OTEL_SDK_DISABLED="true",
     )
     return env

@@ -24,6 +24,7 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
         FLOWMETER_UI_PORT=str(free_port()),
         FLOWMETER_OTLP_HTTP_PORT=str(free_port()),
         FLOWMETER_OTLP_GRPC_PORT=str(free_port()),
+        FLOWMETER_API_PORT=str(free_port()),
     )
     env.update(extra)
     return env

@@ -51,6 +51,7 @@ def test_sigkill_after_ack_then_restart(tmp_path: Path) -> None:
         "FLOWMETER_DATA_DIR": str(tmp_path / "data"),
         "FLOWMETER_OTLP_HTTP_PORT": str(http_port),
         "FLOWMETER_OTLP_GRPC_PORT": str(free_port()),
+        "FLOWMETER_API_PORT": str(free_port()),
         "FLOWMETER_BATCH_ROWS": "5",  # some batches are inserted before the kill, some not
         "FLOWMETER_BATCH_SECONDS": "3600",
         "FLOWMETER_REDACT_SECRET": "k",

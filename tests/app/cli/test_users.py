@@ -60,6 +60,7 @@ def test_up_refuses_to_run_open_on_a_public_address(tmp_path: Path) -> None:
         FLOWMETER_DATA_DIR=str(tmp_path / "data"),
         FLOWMETER_BIND="0.0.0.0",
         FLOWMETER_UI_PORT=str(free_port()),
+        FLOWMETER_API_PORT=str(free_port()),
     )
     result = subprocess.run(
         [sys.executable, "-m", "app.cli", "up"],
