@@ -17,7 +17,7 @@ from app.actions import (
 )
 from models.errors import PermissionDeniedError
 from orchestrator.api import OrchestratorAPI
-from orchestrator.store import OrchestratorStore
+from orchestrator.state import open_store
 from tests.app.seed import EngineWorld, seed_engine
 
 
@@ -25,7 +25,7 @@ from tests.app.seed import EngineWorld, seed_engine
 def engine(tmp_path: Path) -> tuple[OrchestratorAPI, EngineWorld]:
     dsn = f"sqlite:///{tmp_path / 'orchestrator.db'}"
     world = seed_engine(dsn)
-    return OrchestratorAPI(OrchestratorStore(dsn)), world
+    return OrchestratorAPI(open_store(dsn)), world
 
 
 def test_an_executive_cannot_replay_even_by_calling_the_action(

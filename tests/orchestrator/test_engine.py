@@ -165,7 +165,7 @@ def test_approval_wait_then_approve_and_timeout(state_db: StateDb) -> None:
 
 def test_a_worker_whose_lease_was_taken_over_cannot_checkpoint(state_db: StateDb) -> None:
     from models.errors import LeaseLostError
-    from orchestrator.store import Lease
+    from orchestrator.state import Lease
 
     engine, clock = _engine(state_db, lease_seconds=30.0)
     run_id = engine.submit("retry_flow", {"x": 1})
