@@ -376,3 +376,21 @@ def test_an_installed_wheel_migrates_a_new_database_without_the_source_tree(
     location, applied = ran.stdout.split()
     assert Path(location).is_relative_to(site)
     assert applied == "0001,0002"
+
+
+def test_migrate_announces_each_revision_it_applies_to_a_data_dir(tmp_path: Path) -> None:
+    """What `flowmeter migrate` runs for the state database: an e1047bd data dir gets 0002,
+    a second run nothing."""
+    from models.settings import load_settings
+    from orchestrator.state import store_from_settings
+
+    settings = load_settings(env={"FLOWMETER_DATA_DIR": str(tmp_path)})
+    old = sa.create_engine(settings.orchestrator_dsn)
+    _write_like_e1047bd(old)
+    old.dispose()
+    heard: list[str] = []
+    store_from_settings(settings, heard.append).close()
+    assert heard == ["0002"]
+    again: list[str] = []
+    store_from_settings(settings, again.append).close()
+    assert again == []
