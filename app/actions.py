@@ -33,10 +33,6 @@ __all__ = [
 REDACTED = "•••• redacted"
 
 
-def _visible(rows: list[dict[str, Any]], tenants: tuple[str, ...] | None) -> list[dict[str, Any]]:
-    return rows if tenants is None else [r for r in rows if r.get("tenant_id") in tenants]
-
-
 def readable_dead_letters(
     api: OrchestratorAPI, tenants: tuple[str, ...] | None, *, workflow: str = "", reason: str = "",
     replayed: bool | None = None,
@@ -63,7 +59,7 @@ def pending_approvals(
     api: OrchestratorAPI, tenants: tuple[str, ...] | None
 ) -> list[dict[str, Any]]:
     """Approvals waiting for a decision, within the reader's tenant scope."""
-    return _visible(api.pending_approvals(), tenants)
+    return api.pending_approvals(tenant_ids=tenants)  # filtered in the query
 
 
 def replay_dead_letter(

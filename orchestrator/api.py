@@ -141,15 +141,12 @@ class OrchestratorAPI:
         """Last known state of every circuit breaker: name, state, changed_at."""
         return self.store.rows("fm_breakers", order_by="name")
 
-    def pending_approvals(self) -> list[dict[str, Any]]:
-        """Approvals nobody decided yet, with their run's workflow and correlation id."""
-        rows = self.store.rows("fm_approvals", is_null=("decision",), order_by="requested_at")
-        out = []
-        for row in rows:
-            run = self.store.run(row["run_id"])
-            out.append({**row, "workflow": run.workflow, "correlation_id": run.correlation_id,
-                        "tenant_id": run.tenant_id, "run_status": run.status})  # fmt: skip
-        return out
+    def pending_approvals(
+        self, *, tenant_ids: Sequence[str] | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """Approvals nobody decided yet, oldest first, with their run's workflow, correlation
+        id, tenant and status; ``tenant_ids`` keeps those of these tenants (before ``limit``)."""
+        return self.store.pending_approvals(tenant_ids=tenant_ids, limit=limit)
 
     def approve(self, run_id: str, actor: str, reason: str, name: str | None = None) -> str:
         """Approve the run's pending approval (audited); returns the approval's name.

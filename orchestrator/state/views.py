@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from models.errors import NotFoundError
 from orchestrator.state.records import RunRecord
-from orchestrator.state.schema import ACTIVE, dead_letters, metadata, runs
+from orchestrator.state.schema import ACTIVE, approvals, dead_letters, metadata, runs
 
 __all__ = ["StateViews"]
 
@@ -114,6 +114,24 @@ class StateViews:
         """An approval request, or None."""
         rows = self.rows("fm_approvals", equals={"run_id": run_id, "name": name})
         return rows[0] if rows else None
+
+    def pending_approvals(
+        self, *, tenant_ids: Sequence[str] | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """Undecided approvals, oldest first, each with its run's workflow, correlation id,
+        tenant and status (one query; the tenant filter comes before the limit)."""
+        stmt = (
+            sa.select(approvals, runs.c.workflow, runs.c.correlation_id, runs.c.tenant_id,
+                      runs.c.status.label("run_status"))
+            .join(runs, runs.c.id == approvals.c.run_id)
+            .where(approvals.c.decision.is_(None))
+            .order_by(approvals.c.requested_at)
+            .limit(limit)
+        )  # fmt: skip
+        if tenant_ids is not None:
+            stmt = stmt.where(runs.c.tenant_id.in_(list(tenant_ids)))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(stmt).all()]
 
     def breaker_state(self, name: str) -> tuple[str, float] | None:
         """(state, changed_at) last saved for a breaker by any worker, or None."""

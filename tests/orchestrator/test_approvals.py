@@ -104,3 +104,21 @@ def test_two_threads_deciding_each_approval_exactly_one_wins(state_db: StateDb) 
         assert stores[0].run(run_id).status == "ready"  # woken once
     for store in stores:
         store.close()
+
+
+def test_pending_approvals_are_filtered_by_tenant_before_the_limit(state_db: StateDb) -> None:
+    store = state_db.open()
+    acme = _waiting_runs(store, 3)  # requested first, so they come first (oldest first)
+    engine = Engine(store, clock=VirtualClock(start=T0))
+    with store.tx() as conn:
+        values = engine.run_values("approval_flow", {}, T0, tenant_id="globex")
+        globex = str(store.insert_run(conn, **values))
+    store.request_approval(globex, "manager", T0 + 1, T0 + 3600)
+    api = OrchestratorAPI(store)
+    assert [r["run_id"] for r in api.pending_approvals(limit=2)] == acme[:2]
+    shown = api.pending_approvals(tenant_ids=("globex", "initech"), limit=2)
+    assert [(r["run_id"], r["tenant_id"], r["workflow"]) for r in shown] == [
+        (globex, "globex", "approval_flow")
+    ]
+    assert {r["run_status"] for r in api.pending_approvals()} == {"waiting", "ready"}
+    store.close()
