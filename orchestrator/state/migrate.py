@@ -25,6 +25,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
+from models.errors import MigrationError
+
 __all__ = ["BASELINE", "HEAD", "MIGRATIONS", "current_revision", "upgrade"]
 
 logger = logging.getLogger(__name__)
@@ -75,6 +77,13 @@ def upgrade(engine: Engine, progress: Callable[[str], None] | None = None) -> li
             command.stamp(config, BASELINE)
             before = BASELINE
         script = ScriptDirectory.from_config(config)
+        known = {r.revision for r in script.walk_revisions()}
+        if before is not None and before not in known:
+            raise MigrationError(
+                f"the state database is at revision {before!r}, which this release does not "
+                f"know (its revisions: {', '.join(sorted(known))}): a newer Flowmeter wrote "
+                "it; run that release, or restore a backup taken before the upgrade"
+            )
         pending = [
             r.revision for r in script.iterate_revisions("head", before or "base")
             if r.revision != before

@@ -394,3 +394,18 @@ def test_migrate_announces_each_revision_it_applies_to_a_data_dir(tmp_path: Path
     again: list[str] = []
     store_from_settings(settings, again.append).close()
     assert again == []
+
+
+def test_a_database_from_a_newer_release_is_refused_with_a_clear_error(
+    sqlite_db: StateDb,
+) -> None:
+    from models.errors import MigrationError
+
+    sqlite_db.open().close()
+    version = sa.table("alembic_version", sa.column("version_num", sa.String))
+    engine = _engine(sqlite_db)
+    with engine.begin() as conn:
+        conn.execute(sa.update(version).values(version_num="0099"))
+    engine.dispose()
+    with pytest.raises(MigrationError, match=r"revision '0099'.*a newer Flowmeter wrote it"):
+        sqlite_db.open()
