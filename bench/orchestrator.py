@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from orchestrator.engine import Engine  # noqa: E402
-from orchestrator.store import OrchestratorStore  # noqa: E402
+from orchestrator.state import StateStore, open_store  # noqa: E402
 from orchestrator.workflow import step, workflow  # noqa: E402
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -49,7 +49,7 @@ def bench_flow(payload: dict[str, Any]) -> int:
     return total
 
 
-def _submit(store: OrchestratorStore, runs: int) -> None:
+def _submit(store: StateStore, runs: int) -> None:
     engine = Engine(store)
     now = time.time()
     with store.tx() as conn:
@@ -57,7 +57,7 @@ def _submit(store: OrchestratorStore, runs: int) -> None:
             store.insert_run(conn, **engine.run_values("bench_flow", {"steps": STEPS}, now))
 
 
-def _drain(store: OrchestratorStore, owner: str) -> int:
+def _drain(store: StateStore, owner: str) -> int:
     engine, done = Engine(store), 0
     while engine.run_once(owner) is not None:
         done += 1
@@ -67,7 +67,7 @@ def _drain(store: OrchestratorStore, owner: str) -> int:
 def worker_main(dsn: str, schema: str, sync: str, threads: int) -> None:
     """Subprocess mode: READY, wait for GO on stdin, drain the queue with ``threads``
     worker threads (as WorkerPool runs them), print DONE n."""
-    store = OrchestratorStore(dsn, schema=schema or None, synchronous_commit=sync == "on")
+    store = open_store(dsn, schema=schema or None, synchronous_commit=sync == "on")
     engine = Engine(store)
     counts = [0] * threads
 
@@ -104,7 +104,7 @@ def _drop(schema: str) -> None:
 
 def raw_commits(dsn: str, schema: str, n: int = 2000) -> float:
     """Baseline: one INSERT per committed transaction, through the same driver stack."""
-    store = OrchestratorStore(dsn, schema=schema or None)
+    store = open_store(dsn, schema=schema or None)
     t = time.perf_counter()
     for i in range(n):
         with store.tx() as conn:
@@ -170,7 +170,7 @@ def pg_raw_commits(processes: int, threads: int, n: int = 400) -> float:
 def sqlite_one_worker(runs: int) -> tuple[float, dict[str, float]]:
     """Steps/s with one in-process worker on a SQLite file, plus time per store call."""
     with tempfile.TemporaryDirectory() as tmp:
-        store = OrchestratorStore(f"sqlite:///{tmp}/bench.db")
+        store = open_store(f"sqlite:///{tmp}/bench.db")
         _submit(store, runs)
         spent: dict[str, float] = defaultdict(float)
         for name in ("claim", "checkpoints", "save_step", "release", "recall"):
@@ -198,7 +198,7 @@ def pg_workers(runs: int, processes: int, sync: str = "on", threads: int = 1) ->
     PostgreSQL (timed from GO to all done)."""
     schema = _pg_schema()
     try:
-        store = OrchestratorStore(PG_DSN, schema=schema)
+        store = open_store(PG_DSN, schema=schema)
         _submit(store, runs)
         procs = [
             subprocess.Popen(

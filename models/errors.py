@@ -19,6 +19,7 @@ FlowmeterError
 │   └── ReceiverBusyError  too many requests in flight at a receiver; retry after a second
 └── OrchestratorError  the workflow engine refused or lost something
     ├── NotFoundError          no run / dead letter / approval with that id
+    │   └── ApprovalDecidedError   no pending approval: it was approved or rejected already
     ├── ReplayRefusedError     a dead letter was already replayed
     ├── LeaseLostError         this worker's claim on a run expired or was taken over
     ├── PoisonMessageError     a payload fails validation: quarantine it, never retry
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 __all__ = [
     "AccessError",
+    "ApprovalDecidedError",
     "ApprovalTimeoutError",
     "AuthenticationError",
     "BackpressureError",
@@ -152,6 +154,11 @@ class NotFoundError(OrchestratorError):
 
 class ReplayRefusedError(OrchestratorError):
     """This dead letter was replayed already; a second replay is refused."""
+
+
+class ApprovalDecidedError(NotFoundError):
+    """This approval was approved or rejected already; a second decision is refused (a
+    NotFoundError: there is no pending approval, as callers of old expect)."""
 
 
 class LeaseLostError(OrchestratorError):

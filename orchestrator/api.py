@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from models.errors import NotFoundError
 from models.settings import Settings
 from orchestrator.clock import Clock, SystemClock
-from orchestrator.store import OrchestratorStore, RunRecord
+from orchestrator.state import RunRecord, StateStore, store_from_settings
 from orchestrator.telemetry import Telemetry
 
 __all__ = ["OrchestratorAPI"]
@@ -54,7 +55,7 @@ class OrchestratorAPI:
     """Read and act on engine state: dead letters, replays, approvals, breakers, runs."""
 
     def __init__(
-        self, store: OrchestratorStore, *, telemetry: Telemetry | None = None,
+        self, store: StateStore, *, telemetry: Telemetry | None = None,
         clock: Clock | None = None,
     ) -> None:  # fmt: skip
         self.store, self.telemetry = store, telemetry
@@ -66,7 +67,7 @@ class OrchestratorAPI:
     ) -> OrchestratorAPI:
         """An API on the configured state database (SQLite file by default); with
         ``telemetry``, replays emit their ``dlq.replayed`` event."""
-        return cls(OrchestratorStore.from_settings(settings), telemetry=telemetry)
+        return cls(store_from_settings(settings), telemetry=telemetry)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -76,16 +77,19 @@ class OrchestratorAPI:
     def dead_letters(
         self, *, workflow: str | None = None, reason: str | None = None,
         tenant_id: str | None = None, replayed: bool | None = None, limit: int = 500,
+        tenant_ids: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:  # fmt: skip
-        """Dead letters, newest first: id, workflow, reason, attempts, quarantined_at, ..."""
+        """Dead letters, newest first: id, workflow, reason, attempts, quarantined_at, ...;
+        ``tenant_ids`` keeps those of these tenants only (filtered before ``limit``)."""
         equals = {k: v for k, v in (("workflow", workflow), ("reason", reason),
                                     ("tenant_id", tenant_id)) if v is not None}  # fmt: skip
         rows = self.store.rows(
-            "fm_dead_letters", equals=equals, is_null=("replayed_at",) if replayed is False else (),
+            "fm_dead_letters", equals=equals,
+            within={"tenant_id": tenant_ids} if tenant_ids is not None else None,
+            is_null=("replayed_at",) if replayed is False else (),
+            not_null=("replayed_at",) if replayed else (),
             order_by="id", descending=True, limit=limit,
         )  # fmt: skip
-        if replayed:
-            rows = [r for r in rows if r["replayed_at"] is not None]
         return [_letter(r) for r in rows]
 
     def dead_letter(self, dead_letter_id: int) -> dict[str, Any]:
@@ -120,32 +124,38 @@ class OrchestratorAPI:
         return self.store.dead_letter_depth()
 
     # --- audit, breakers, approvals ------------------------------------------------------------
-    def audit_log(self, *, action: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
-        """Audit rows, newest first: at, actor, action, target, reason, detail."""
-        rows = self.store.rows("fm_audit_log", equals={"action": action} if action else None,
-                               order_by="id", descending=True, limit=limit)  # fmt: skip
+    def audit_log(
+        self, *, action: str | None = None, limit: int = 500,
+        tenant_ids: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:  # fmt: skip
+        """Audit rows, newest first: at, actor, action, target, reason, detail, tenant_id;
+        ``tenant_ids`` keeps rows about records of these tenants (filtered before ``limit``)."""
+        rows = self.store.rows(
+            "fm_audit_log", equals={"action": action} if action else None,
+            within={"tenant_id": tenant_ids} if tenant_ids is not None else None,
+            order_by="id", descending=True, limit=limit,
+        )  # fmt: skip
         return [{**r, "detail": json.loads(r["detail"])} for r in rows]
 
     def breakers(self) -> list[dict[str, Any]]:
         """Last known state of every circuit breaker: name, state, changed_at."""
         return self.store.rows("fm_breakers", order_by="name")
 
-    def pending_approvals(self) -> list[dict[str, Any]]:
-        """Approvals nobody decided yet, with their run's workflow and correlation id."""
-        rows = self.store.rows("fm_approvals", is_null=("decision",), order_by="requested_at")
-        out = []
-        for row in rows:
-            run = self.store.run(row["run_id"])
-            out.append({**row, "workflow": run.workflow, "correlation_id": run.correlation_id,
-                        "tenant_id": run.tenant_id, "run_status": run.status})  # fmt: skip
-        return out
+    def pending_approvals(
+        self, *, tenant_ids: Sequence[str] | None = None, limit: int = 500
+    ) -> list[dict[str, Any]]:
+        """Approvals nobody decided yet, oldest first, with their run's workflow, correlation
+        id, tenant and status; ``tenant_ids`` keeps those of these tenants (before ``limit``)."""
+        return self.store.pending_approvals(tenant_ids=tenant_ids, limit=limit)
 
     def approve(self, run_id: str, actor: str, reason: str, name: str | None = None) -> str:
-        """Approve the run's pending approval (audited); returns the approval's name."""
+        """Approve the run's pending approval (audited); returns the approval's name.
+        ApprovalDecidedError if it was decided already (by anyone, even a moment ago)."""
         return self.store.decide(run_id, name, "approved", actor, reason, self.clock.now())
 
     def reject(self, run_id: str, actor: str, reason: str, name: str | None = None) -> str:
-        """Reject the run's pending approval (audited); returns the approval's name."""
+        """Reject the run's pending approval (audited); returns the approval's name.
+        ApprovalDecidedError if it was decided already (by anyone, even a moment ago)."""
         return self.store.decide(run_id, name, "rejected", actor, reason, self.clock.now())
 
     # --- runs --------------------------------------------------------------------------------

@@ -19,13 +19,15 @@ from typing import Any
 
 from models.db import Store
 from models.settings import Settings
+from orchestrator.api import OrchestratorAPI
 from orchestrator.clock import VirtualClock
 from orchestrator.demo_catalog import save_demo_catalog
 from orchestrator.demo_costs import record_demo_costs
 from orchestrator.engine import Engine
 from orchestrator.flows import catalog
 from orchestrator.flows.systems import SYSTEMS, default_systems
-from orchestrator.store import OrchestratorStore
+from orchestrator.service import publish_gauges
+from orchestrator.state import store_from_settings
 from orchestrator.telemetry import Telemetry
 
 __all__ = ["BASELINES", "DAILY_RUNS", "GO_LIVE_DAY", "DemoPlan", "backfill", "write_baselines"]
@@ -129,8 +131,6 @@ def backfill(
             values["id"] = f"{rng.getrandbits(128):032x}"  # seeded: a backfill is reproducible
             engine.store.insert_run(conn, **values)
     executions = 0
-    from orchestrator.api import OrchestratorAPI
-
     approver = OrchestratorAPI(engine.store, clock=clock)
     sample = _Sampler(engine, clock, plan.start)
     while True:
@@ -164,8 +164,6 @@ class _Sampler:
     def until(self, when: float) -> None:
         """Sample every tick up to ``when`` (nothing changes between runs, so the clock
         can be set to each tick without running anything early)."""
-        from orchestrator.service import publish_gauges
-
         tel = self.engine.telemetry
         if not self.on or tel is None:
             return
@@ -178,7 +176,7 @@ class _Sampler:
             self.next = (math.floor(at / GAUGE_TICK) + 1) * GAUGE_TICK
 
 
-def _decide_approvals(api: Any, clock: VirtualClock) -> None:
+def _decide_approvals(api: OrchestratorAPI, clock: VirtualClock) -> None:
     """The demo's finance team: decides after a human delay; some requests expire."""
     for request in api.pending_approvals():
         basis = int(request["run_id"][:6], 16)
@@ -194,11 +192,9 @@ def run_backfill(
     progress: Callable[[float], None] | None = None, end: float | None = None,
 ) -> dict[str, int]:  # fmt: skip
     """Backfill ``days`` ending now into the configured orchestrator state and ``store``."""
-    import orchestrator.flows  # noqa: F401  (registers the demo workflows)
-
     finish = end if end is not None else time.time()
     plan = DemoPlan(start=finish - days * DAY, end=finish, seed=seed)
-    state = OrchestratorStore.from_settings(settings)
+    state = store_from_settings(settings)
     clock = VirtualClock(start=plan.start)
     engine = Engine(state, telemetry=telemetry, clock=clock, seed=seed,
                     lease_seconds=settings.lease_seconds, breaker_reset=120.0)  # fmt: skip
@@ -211,7 +207,7 @@ def run_backfill(
     finally:
         engine.close()
         state.close()
-    counts = OrchestratorStore.from_settings(settings)
+    counts = store_from_settings(settings)
     try:
         stats.update(counts.counts())
         stats["dead_letters"] = sum(counts.dead_letter_depth().values())

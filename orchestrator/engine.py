@@ -8,7 +8,6 @@ claimed again later (by any worker) and continues at its first unfinished step.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import threading
@@ -16,74 +15,30 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from contextvars import copy_context
-from dataclasses import dataclass
 from typing import Any
 
-from models.errors import (
-    ApprovalTimeoutError,
-    OrchestratorError,
-    PoisonMessageError,
-    StepTimeoutError,
-)
+from models.errors import OrchestratorError, StepTimeoutError
 from orchestrator.clock import Clock, SystemClock
+from orchestrator.execution import RunExecution, StepCall, call_step_function, current_call
+from orchestrator.outcomes import Reschedule, StepFailedError, Suspend, dumps
 from orchestrator.policy import BREAKER_GAUGE, CircuitBreaker
-from orchestrator.store import Lease, OrchestratorStore, RunRecord, dumps
+from orchestrator.state import Lease, RunRecord, StateStore
 from orchestrator.telemetry import Telemetry, format_traceparent
 from orchestrator.workflow import STEPS, WORKFLOWS, Step, Workflow
 
+# Reschedule, StepFailedError, Suspend (orchestrator.outcomes) and StepCall, current_call
+# (orchestrator.execution) are re-exported: workflow code has imported them from here.
 __all__ = ["Engine", "Reschedule", "StepCall", "StepFailedError", "Suspend", "current_call"]
 
 logger = logging.getLogger(__name__)
 
-_KNOWN_ERRORS: dict[str, type[Exception]] = {
-    cls.__name__: cls for cls in (ApprovalTimeoutError, PoisonMessageError, StepTimeoutError)
-}
-
-
-class StepFailedError(OrchestratorError):
-    """A step failed for good (not retryable, or out of attempts)."""
-
-    def __init__(self, message: str, reason: str, attempts: int, step_key: str) -> None:
-        super().__init__(message)
-        self.reason, self.attempts, self.step_key = reason, attempts, step_key
-
-
-class Reschedule(BaseException):
-    def __init__(self, delay: float) -> None:
-        self.delay = delay
-
-
-class Suspend(BaseException):
-    def __init__(self, until: float) -> None:
-        self.until = until
-
-
-@dataclass(frozen=True)
-class StepCall:
-    """What a step function may ask about the attempt it runs in."""
-
-    run: RunRecord
-    step_key: str
-    attempt: int
-    idempotency_key: str | None
-    clock: Clock
-    telemetry: Telemetry | None
-
-
-_call = threading.local()
-
-
-def current_call() -> StepCall | None:
-    """The step attempt executing in this thread, if any."""
-    return getattr(_call, "value", None)
-
 
 class Engine:
-    """Submits and executes workflow runs against one OrchestratorStore."""
+    """Submits and executes workflow runs against one StateStore (a Runtime for executions)."""
 
     def __init__(
         self,
-        store: OrchestratorStore,
+        store: StateStore,
         *,
         telemetry: Telemetry | None = None,
         clock: Clock | None = None,
@@ -152,8 +107,6 @@ class Engine:
 
     def execute(self, record: RunRecord, lease: Lease) -> None:
         """Run a claimed run until it finishes, waits, reschedules, or loses its lease."""
-        from orchestrator.execution import RunExecution
-
         RunExecution(self, record, lease).go()
 
     def breaker(self, dependency: str) -> CircuitBreaker:
@@ -193,11 +146,7 @@ class Engine:
         virtual time on any other clock)."""
 
         def target() -> Any:
-            _call.value = call
-            try:
-                return step.fn(*args, **kwargs)
-            finally:
-                _call.value = None
+            return call_step_function(step, args, kwargs, call)
 
         if step.timeout is None or call.run.mode == "manual":
             # Manual runs record human work (demo history before go-live): no step timeouts.
@@ -239,17 +188,3 @@ class Engine:
         """Stop the step-timeout pool."""
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
-
-
-def decode(text: str | None) -> Any:
-    """A checkpointed JSON value."""
-    return json.loads(text) if text else None
-
-
-def restore_error(row: dict[str, Any]) -> Exception:
-    """The exception a finally failed step raised, for a deterministic replay."""
-    cls = _KNOWN_ERRORS.get(row.get("error_type") or "")
-    message = row.get("error") or "step failed"
-    if cls is not None:
-        return cls(message)
-    return StepFailedError(message, "failed", int(row["attempts"]), str(row["step_key"]))

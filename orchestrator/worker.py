@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from models.errors import LeaseLostError
 from orchestrator.engine import Engine
 from orchestrator.schedule import Schedule, tick
-from orchestrator.store import Lease
+from orchestrator.state import Lease
 
 __all__ = ["WorkerPool"]
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from orchestrator.policy import RetryPolicy
@@ -30,7 +31,7 @@ __all__ = [
     "Step",
     "StepRunner",
     "Workflow",
-    "current_runner",
+    "as_money",
     "kpi",
     "step",
     "wait_for_approval",
@@ -47,16 +48,11 @@ class StepRunner(Protocol):
     def wait_for_approval(self, name: str, timeout: float) -> str:
         """Suspend until approved/rejected or timed out; return the decision."""
 
-    def kpi(self, name: str, value: float, amount: float | None, currency: str) -> None:
-        """Emit a ``kpi.<name>`` event for this run."""
+    def kpi(self, name: str, value: float, amount: Decimal | None, currency: str) -> None:
+        """Emit a ``kpi.<name>`` event for this run (``amount`` exact, never a float)."""
 
 
 _runner: ContextVar[StepRunner | None] = ContextVar("flowmeter_step_runner", default=None)
-
-
-def current_runner() -> StepRunner | None:
-    """The run context of the calling thread, if a workflow is executing."""
-    return _runner.get()
 
 
 def bind_runner(runner: StepRunner | None) -> Any:
@@ -150,8 +146,35 @@ def wait_for_approval(name: str, timeout: float) -> str:
     return runner.wait_for_approval(name, timeout)
 
 
-def kpi(name: str, value: float = 1.0, *, amount: float | None = None, currency: str = "") -> None:
-    """Inside a step or workflow: record a business moment (``kpi.<name>`` log event)."""
+def kpi(
+    name: str, value: float = 1.0, *, amount: Decimal | float | str | None = None,
+    currency: str = "",
+) -> None:  # fmt: skip
+    """Inside a step or workflow: record a business moment (``kpi.<name>`` log event);
+    ``amount`` is money, best a Decimal (see as_money for ints, text and floats)."""
     runner = _runner.get()
     if runner is not None:
-        runner.kpi(name, value, amount, currency)
+        runner.kpi(name, value, None if amount is None else as_money(amount), currency)
+
+
+def as_money(amount: Decimal | float | str) -> Decimal:
+    """``amount`` as an exact Decimal. A float is taken at its shortest repr (what the
+    author wrote: 40.0, 19.99) only when that has at most 4 decimal places, so binary noise
+    such as 0.1 + 0.2 = 0.30000000000000004 is refused (ValueError), never rounded."""
+    if isinstance(amount, Decimal):
+        return amount
+    if isinstance(amount, bool):
+        raise ValueError(f"kpi amount must be a number, not {amount!r}")
+    if isinstance(amount, float):
+        exact = Decimal(repr(amount))
+        if not exact.is_finite() or int(exact.as_tuple().exponent) < -4:
+            raise ValueError(
+                f"kpi amount {amount!r} is a float that is not an exact amount of money "
+                "(more than 4 decimal places): pass a Decimal, e.g. Decimal('0.1') + "
+                "Decimal('0.2')"
+            )
+        return exact
+    try:
+        return Decimal(amount)
+    except InvalidOperation:
+        raise ValueError(f"kpi amount {amount!r} is not a decimal number") from None

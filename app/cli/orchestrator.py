@@ -12,19 +12,10 @@ import click
 
 from app.cli.remote import running_api
 from app.telemetry import audit_telemetry, telemetry_for
-from models.db import Store
-from models.settings import Settings, load_settings
+from models.settings import load_settings
 from orchestrator.api import OrchestratorAPI
 
 __all__ = ["COMMANDS"]
-
-
-def _pipeline(settings: Settings, store: Store) -> Any | None:
-    try:
-        from collectors.pipeline import Pipeline
-    except ImportError:
-        return None
-    return Pipeline(settings, store)
 
 
 def _api() -> OrchestratorAPI:
@@ -172,15 +163,15 @@ def demo_command(days: int, seed: int) -> None:
     import time
 
     from app.cli.store import open_store
+    from collectors.pipeline import Pipeline
     from orchestrator.demo import run_backfill
 
     settings = load_settings()
     store = open_store()
-    pipeline = _pipeline(settings, store)
+    pipeline = Pipeline(settings, store)
     started = time.monotonic()
     try:
-        if pipeline is not None:
-            pipeline.start()
+        pipeline.start()
         telemetry = telemetry_for(settings, pipeline)
         with click.progressbar(length=days * 24, label=f"Simulating {days} days",
                                show_pos=True) as bar:  # fmt: skip
@@ -193,8 +184,7 @@ def demo_command(days: int, seed: int) -> None:
                                  progress=progress)  # fmt: skip
         telemetry.shutdown()
     finally:
-        if pipeline is not None:
-            pipeline.stop(60.0)
+        pipeline.stop(60.0)
         store.close()
     click.echo(_summary({**stats, "seconds": round(time.monotonic() - started, 1)}))
 
@@ -208,13 +198,13 @@ def worker_command(threads: int | None, demo_flows: bool) -> None:
     import threading
 
     from orchestrator.engine import Engine
-    from orchestrator.store import OrchestratorStore
+    from orchestrator.state import store_from_settings
     from orchestrator.worker import WorkerPool
 
     settings = load_settings()
     if demo_flows:
         import orchestrator.flows  # noqa: F401
-    state = OrchestratorStore.from_settings(settings)
+    state = store_from_settings(settings)
     telemetry = telemetry_for(settings)
     pool = WorkerPool(Engine(state, telemetry=telemetry, lease_seconds=settings.lease_seconds),
                       threads=threads or settings.workers)  # fmt: skip

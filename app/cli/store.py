@@ -54,6 +54,11 @@ def migrate_command() -> None:
             )
     finally:
         store.close()
+    from orchestrator.state import store_from_settings
+
+    state = store_from_settings(settings, lambda rev: click.echo(f"applying state revision {rev}"))
+    state.close()
+    click.echo(f"{len(state.applied)} state database revision(s) applied; it is up to date.")
 
 
 def _cell(value: Any) -> str:

@@ -46,11 +46,16 @@ def build_services(settings: Settings, store: Store, *, demo: bool) -> list[Serv
     from orchestrator.service import OrchestratorService
 
     pipeline = next((s for s in services if hasattr(s, "submit")), None)
-    services.append(
-        OrchestratorService(
-            settings, telemetry_for(settings, pipeline), clickhouse=store, demo=demo
-        )
-    )
+    telemetry = telemetry_for(settings, pipeline)
+    if not demo:
+        services.append(OrchestratorService(settings, telemetry))
+    else:
+        from orchestrator.demo_service import DemoTrafficService
+
+        # Workers wait for the backfill; demo traffic stops first (reverse start order).
+        traffic = DemoTrafficService(settings, telemetry, store)
+        services.append(OrchestratorService(settings, telemetry, start_after=traffic.backfilled))
+        services.append(traffic)
     if settings.pricing_file is not None:
         from models.pricing import load_price_list
         from models.usage_costs import UsageCostJob

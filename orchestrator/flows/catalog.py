@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 from typing import Any
 
 from models.errors import PoisonMessageError, StepTimeoutError
 from orchestrator.flows.systems import UpstreamError
 from orchestrator.policy import RetryPolicy
 
-__all__ = ["PRODUCT_LINES", "SLA_SECONDS", "TENANTS", "UPSTREAM_RETRY", "make_payload", "require"]
+__all__ = [
+    "PRODUCT_LINES",
+    "SLA_SECONDS",
+    "TENANTS",
+    "UPSTREAM_RETRY",
+    "make_payload",
+    "money",
+    "require",
+]
 
 TENANTS = {"acme": "EUR", "globex": "USD", "initech": "EUR"}
 PRODUCT_LINES = {
@@ -30,6 +39,12 @@ def require(payload: Any, *fields: str) -> None:
     for name in fields:
         if payload.get(name) in (None, ""):
             raise PoisonMessageError(f"payload field {name!r} is missing or empty")
+
+
+def money(value: Any) -> Decimal:
+    """A payload's amount as Decimal: the decimal text the JSON payload carried (a JSON
+    number's shortest repr), never the binary float it was parsed into."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 def make_payload(

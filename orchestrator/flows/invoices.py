@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.engine import current_call
-from orchestrator.flows.catalog import SLA_SECONDS, UPSTREAM_RETRY, require
+from orchestrator.execution import current_call
+from orchestrator.flows.catalog import SLA_SECONDS, UPSTREAM_RETRY, money, require
 from orchestrator.flows.systems import SYSTEMS
 from orchestrator.workflow import kpi, step, workflow
 
@@ -21,7 +21,7 @@ def fetch_order(invoice: dict[str, Any]) -> dict[str, Any]:
       idempotency_key=lambda invoice: f"invoice:{invoice['id']}")  # fmt: skip
 def post_invoice(invoice: dict[str, Any]) -> dict[str, Any]:
     result = SYSTEMS["erp"].call("POST", "/invoices", invoice)
-    kpi("invoice_posted", amount=invoice["amount"], currency=invoice["currency"])
+    kpi("invoice_posted", amount=money(invoice["amount"]), currency=invoice["currency"])
     return result
 
 

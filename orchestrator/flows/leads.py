@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.flows.catalog import UPSTREAM_RETRY, require
+from orchestrator.flows.catalog import UPSTREAM_RETRY, money, require
 from orchestrator.flows.systems import SYSTEMS
 from orchestrator.workflow import kpi, step, workflow
 
@@ -26,7 +26,7 @@ def score_lead(lead: dict[str, Any]) -> float:
       idempotency_key=lambda lead, score: f"route:{lead['id']}")  # fmt: skip
 def route_lead(lead: dict[str, Any], score: float) -> dict[str, Any]:
     result = SYSTEMS["crm"].call("POST", "/opportunities", lead)
-    kpi("lead_qualified", score, amount=lead["amount"], currency=lead["currency"])
+    kpi("lead_qualified", score, amount=money(lead["amount"]), currency=lead["currency"])
     return result
 
 

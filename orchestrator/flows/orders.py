@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from orchestrator.engine import current_call
-from orchestrator.flows.catalog import SLA_SECONDS, UPSTREAM_RETRY, require
+from orchestrator.execution import current_call
+from orchestrator.flows.catalog import SLA_SECONDS, UPSTREAM_RETRY, money, require
 from orchestrator.flows.systems import SYSTEMS
 from orchestrator.workflow import kpi, step, workflow
 
@@ -37,14 +37,14 @@ def reserve_inventory(order: dict[str, Any]) -> dict[str, Any]:
       idempotency_key=_order_key("charge"), compensate=refund_payment)  # fmt: skip
 def charge_payment(order: dict[str, Any]) -> dict[str, Any]:
     result = SYSTEMS["payments"].call("POST", "/charges", order)
-    kpi("order_advanced", amount=order["amount"], currency=order["currency"])
+    kpi("order_advanced", amount=money(order["amount"]), currency=order["currency"])
     return result
 
 
 @step("create_shipment", dependency="shipping", retry=UPSTREAM_RETRY, timeout=4.0)
 def create_shipment(order: dict[str, Any]) -> dict[str, Any]:
     result = SYSTEMS["shipping"].call("POST", "/shipments", order)
-    kpi("order_advanced", amount=order["amount"], currency=order["currency"])
+    kpi("order_advanced", amount=money(order["amount"]), currency=order["currency"])
     return result
 
 

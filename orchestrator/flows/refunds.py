@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from models.errors import ApprovalTimeoutError
-from orchestrator.engine import current_call
-from orchestrator.flows.catalog import UPSTREAM_RETRY, require
+from orchestrator.execution import current_call
+from orchestrator.flows.catalog import UPSTREAM_RETRY, money, require
 from orchestrator.flows.systems import SYSTEMS
 from orchestrator.workflow import kpi, step, wait_for_approval, workflow
 
@@ -21,7 +21,7 @@ def fraud_check(refund: dict[str, Any]) -> bool:
     call = current_call()
     risky = call is not None and int(call.run.id[:4], 16) % 13 == 0
     if risky:
-        kpi("refund_prevented", amount=refund["amount"], currency=refund["currency"])
+        kpi("refund_prevented", amount=money(refund["amount"]), currency=refund["currency"])
     return not risky
 
 

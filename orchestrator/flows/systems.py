@@ -17,7 +17,7 @@ from typing import Any
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
-from orchestrator.engine import current_call
+from orchestrator.execution import current_call
 
 __all__ = [
     "SYSTEMS",

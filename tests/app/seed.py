@@ -132,11 +132,11 @@ def seed_engine(dsn: str) -> EngineWorld:
     from orchestrator.api import OrchestratorAPI
     from orchestrator.clock import VirtualClock
     from orchestrator.engine import Engine
-    from orchestrator.store import OrchestratorStore
+    from orchestrator.state import open_store
     from tests.orchestrator import sample_flows
 
     clock = VirtualClock(start=datetime.now(UTC).timestamp() - 3600)
-    engine = Engine(OrchestratorStore(dsn), clock=clock, seed=3)
+    engine = Engine(open_store(dsn), clock=clock, seed=3)
     try:
         sample_flows.failures["pay_refund"] = 2
         failing = engine.submit("refund_flow", {"id": "r-a", "amount": 12,

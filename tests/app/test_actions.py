@@ -17,7 +17,7 @@ from app.actions import (
 )
 from models.errors import PermissionDeniedError
 from orchestrator.api import OrchestratorAPI
-from orchestrator.store import OrchestratorStore
+from orchestrator.state import open_store
 from tests.app.seed import EngineWorld, seed_engine
 
 
@@ -25,7 +25,7 @@ from tests.app.seed import EngineWorld, seed_engine
 def engine(tmp_path: Path) -> tuple[OrchestratorAPI, EngineWorld]:
     dsn = f"sqlite:///{tmp_path / 'orchestrator.db'}"
     world = seed_engine(dsn)
-    return OrchestratorAPI(OrchestratorStore(dsn)), world
+    return OrchestratorAPI(open_store(dsn)), world
 
 
 def test_an_executive_cannot_replay_even_by_calling_the_action(
@@ -103,3 +103,32 @@ def test_a_tenant_limited_reader_sees_only_audit_rows_about_their_tenants(
         "approval.approved", "dlq.replay"
     ]  # fmt: skip
     assert readable_audit_log(api, ("tenant-b",)) == []
+
+
+def test_a_tenant_limited_reader_gets_their_rows_however_many_others_are_newer(
+    engine: tuple[OrchestratorAPI, EngineWorld],
+) -> None:
+    """The tenant filter runs in the query, then the limit: 600 newer dead letters and 250
+    newer audit rows of tenant-a do not push tenant-b's out of a tenant-b reader's lists
+    (e1047bd cut to the limit first, so this reader saw none)."""
+    api, world = engine
+    admin = User("ada", Role.ADMIN)
+    replay_dead_letter(api, admin, world.dead_letter_b, "b fixed", confirmed=True)
+    store, now = api.store, api.clock.now()
+    with store.tx() as conn:
+        for n in range(600):
+            store.quarantine(conn, run_id=f"{n:032x}", workflow="refund_flow", step="pay",
+                             reason="poison", error="bad", payload="{}", attempts=1,
+                             correlation_id=f"c-{n}", tenant_id="tenant-a",
+                             quarantined_at=now + n)  # fmt: skip
+        for n in range(250):
+            store.audit(conn, now + n, "ada", "dlq.replay", "0", "noise", tenant_id="tenant-a")
+    reader = ("tenant-b", "tenant-c")  # more than one tenant: no single-tenant shortcut
+    letters = readable_dead_letters(api, reader)
+    assert [d["id"] for d in letters] == [world.dead_letter_b]
+    assert len(readable_dead_letters(api, None)) == 500  # the API's limit, all tenants
+    audit = readable_audit_log(api, reader, limit=200)
+    assert [(a["action"], a["target"]) for a in audit] == [
+        ("dlq.replay", str(world.dead_letter_b))
+    ]  # fmt: skip
+    assert len(readable_audit_log(api, None, limit=200)) == 200

@@ -16,7 +16,7 @@ from models.db import Store
 from models.settings import load_settings
 from orchestrator.clock import VirtualClock
 from orchestrator.engine import Engine
-from orchestrator.store import OrchestratorStore
+from orchestrator.state import open_store
 from tests.conftest import free_port
 from tests.orchestrator import sample_flows
 
@@ -31,7 +31,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def _engine(data_dir: Path) -> tuple[Engine, VirtualClock]:
     clock = VirtualClock(start=1_800_000_000.0)
-    store = OrchestratorStore(f"sqlite:///{(data_dir / 'orchestrator.db').resolve()}")
+    store = open_store(f"sqlite:///{(data_dir / 'orchestrator.db').resolve()}")
     return Engine(store, clock=clock, seed=3), clock
 
 

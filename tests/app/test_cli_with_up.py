@@ -21,7 +21,7 @@ import pytest
 
 from orchestrator.clock import VirtualClock
 from orchestrator.engine import Engine
-from orchestrator.store import OrchestratorStore
+from orchestrator.state import open_store as open_state_store
 from tests.app.seed import FOCUS_HEADER
 from tests.conftest import free_port
 from tests.orchestrator import sample_flows
@@ -46,7 +46,7 @@ def _prepare(data_dir: Path) -> dict[str, str]:
     """A dead letter and two runs waiting for approval in the data dir's state database."""
     data_dir.mkdir(parents=True)
     clock = VirtualClock(start=1_800_000_000.0)
-    store = OrchestratorStore(f"sqlite:///{(data_dir / 'orchestrator.db').resolve()}")
+    store = open_state_store(f"sqlite:///{(data_dir / 'orchestrator.db').resolve()}")
     engine = Engine(store, clock=clock, seed=3)
     try:
         sample_flows.failures["pay_refund"] = 2

@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from orchestrator.store import OrchestratorStore
+from orchestrator.state import StateStore, open_store
 from tests.orchestrator import sample_flows
 
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -24,9 +24,9 @@ class StateDb:
     dsn: str
     schema: str  # "" on SQLite
 
-    def open(self) -> OrchestratorStore:
+    def open(self) -> StateStore:
         """A store on this database."""
-        return OrchestratorStore(self.dsn, schema=self.schema or None)
+        return open_store(self.dsn, schema=self.schema or None)
 
 
 def _sqlite(tmp_path: Path) -> StateDb:

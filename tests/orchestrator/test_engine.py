@@ -9,6 +9,7 @@ from orchestrator.api import OrchestratorAPI
 from orchestrator.clock import VirtualClock
 from orchestrator.engine import Engine
 from orchestrator.policy import OPEN
+from orchestrator.workflow import workflow
 from tests.orchestrator import sample_flows
 from tests.orchestrator.conftest import StateDb
 
@@ -165,7 +166,7 @@ def test_approval_wait_then_approve_and_timeout(state_db: StateDb) -> None:
 
 def test_a_worker_whose_lease_was_taken_over_cannot_checkpoint(state_db: StateDb) -> None:
     from models.errors import LeaseLostError
-    from orchestrator.store import Lease
+    from orchestrator.state import Lease
 
     engine, clock = _engine(state_db, lease_seconds=30.0)
     run_id = engine.submit("retry_flow", {"x": 1})
@@ -208,3 +209,22 @@ def test_a_breaker_opened_by_one_worker_holds_back_another(state_db: StateDb) ->
     assert second.breaker("erp").state == OPEN
     assert second.store.checkpoints(run_id)["flaky"]["error_type"] == "CircuitOpenError"
     second.store.close()
+
+
+@workflow("swallowing_flow")
+def swallowing_flow(payload: dict[str, int]) -> object:
+    try:
+        return sample_flows.flaky(payload["x"])
+    except Exception:  # a workflow author's catch-all must not eat a retry
+        return "swallowed"
+
+
+def test_a_catch_all_in_the_workflow_does_not_swallow_a_retry(sqlite_db: StateDb) -> None:
+    engine, clock = _engine(sqlite_db)
+    sample_flows.failures["flaky"] = 1
+    run_id = engine.submit("swallowing_flow", {"x": 4})
+    assert engine.run_once("w") == run_id
+    assert engine.store.run(run_id).status == "ready"  # type: ignore[arg-type]  # rescheduled
+    _drain(engine, clock)
+    assert engine.store.run(run_id).result == 5  # type: ignore[arg-type]
+    assert sample_flows.calls == ["flaky", "flaky"]

@@ -16,7 +16,7 @@ from models.settings import load_settings
 from orchestrator.clock import VirtualClock
 from orchestrator.engine import Engine
 from orchestrator.execution import RunExecution
-from orchestrator.store import Lease, OrchestratorStore
+from orchestrator.state import Lease, open_store
 from orchestrator.telemetry import Telemetry
 from orchestrator.workflow import bind_runner, unbind_runner
 from tests.orchestrator import sample_flows
@@ -45,7 +45,7 @@ def test_run_spans_and_kpis_reach_the_receiver_in_one_trace_across_a_resume(
     receiver = HttpReceiver(settings, pipeline, port=0)
     receiver.start()
     try:
-        state, clock = OrchestratorStore(f"sqlite:///{tmp_path / 'o.db'}"), VirtualClock()
+        state, clock = open_store(f"sqlite:///{tmp_path / 'o.db'}"), VirtualClock()
         first = _telemetry(receiver.port)
         engine = Engine(state, clock=clock, telemetry=first)
         run_id = engine.submit("ledger_flow", {"id": "o-5", "amount": 25}, correlation_id="ord-5",

@@ -10,12 +10,12 @@ import threading
 
 import tests.orchestrator.sample_flows  # noqa: F401  (registers the workflows)
 from orchestrator.engine import Engine
-from orchestrator.store import OrchestratorStore
+from orchestrator.state import open_store
 
 
 def main() -> None:
     dsn, schema = sys.argv[1], sys.argv[2] or None
-    store = OrchestratorStore(dsn, schema=schema)
+    store = open_store(dsn, schema=schema)
     engine = Engine(store, lease_seconds=600.0)
     owner = f"proc-{os.getpid()}"
     idle = threading.Event()

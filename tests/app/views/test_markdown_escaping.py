@@ -92,11 +92,11 @@ def test_dead_letter_error_and_correlation_show_literally(
 ) -> None:
     from orchestrator.clock import VirtualClock
     from orchestrator.engine import Engine
-    from orchestrator.store import OrchestratorStore
+    from orchestrator.state import open_store as open_state_store
     from tests.orchestrator import sample_flows  # noqa: F401  (registers the sample flows)
 
     (tmp_path / "data").mkdir(exist_ok=True)
-    state = OrchestratorStore(f"sqlite:///{tmp_path / 'data' / 'orchestrator.db'}")
+    state = open_state_store(f"sqlite:///{tmp_path / 'data' / 'orchestrator.db'}")
     engine = Engine(state, clock=VirtualClock(start=hostile.timestamp()), seed=1)
     try:  # a poison payload dead-letters at once, with the correlation id it came with
         engine.submit("refund_flow", {"amount": IMAGE}, tenant_id="t", correlation_id=LINK)

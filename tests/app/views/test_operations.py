@@ -11,13 +11,13 @@ from streamlit.testing.v1 import AppTest
 from app.users import add_user
 from collectors.wal import WriteAheadLog
 from orchestrator.api import OrchestratorAPI
-from orchestrator.store import OrchestratorStore
+from orchestrator.state import open_store
 from tests.app.conftest import MAIN, open_app, texts
 from tests.app.seed import EngineWorld
 
 
 def _api(tmp_path: Path) -> OrchestratorAPI:
-    return OrchestratorAPI(OrchestratorStore(f"sqlite:///{tmp_path / 'data' / 'orchestrator.db'}"))
+    return OrchestratorAPI(open_store(f"sqlite:///{tmp_path / 'data' / 'orchestrator.db'}"))
 
 
 def test_dead_letters_show_with_a_redacted_payload(engine_world: EngineWorld) -> None:
