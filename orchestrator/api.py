@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -68,6 +71,10 @@ class OrchestratorAPI:
         """An API on the configured state database (SQLite file by default); with
         ``telemetry``, replays emit their ``dlq.replayed`` event."""
         return cls(store_from_settings(settings), telemetry=telemetry)
+
+    def lease(self, name: str, seconds: float) -> JobLease:
+        """A lease on ``name`` for this process: one holder at a time across processes."""
+        return JobLease(self.store, name, seconds, self.clock)
 
     def close(self) -> None:
         """Release the database connections."""
@@ -174,3 +181,27 @@ class OrchestratorAPI:
     def status_counts(self) -> dict[str, int]:
         """Runs per status."""
         return self.store.counts()
+
+
+class JobLease:
+    """One process's claim on a named job (the alert evaluator): ``hold()`` takes or renews it
+    and says whether this process may run the job now; ``release()`` hands it over."""
+
+    def __init__(self, store: StateStore, name: str, seconds: float, clock: Clock) -> None:
+        self.store, self.name, self.seconds, self.clock = store, name, seconds, clock
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.held = False
+
+    def hold(self) -> bool:
+        """Take or renew the lease; False while another process holds it."""
+        held = self.store.hold_lease(self.name, self.holder, self.clock.now(), self.seconds)
+        if held != self.held:
+            logger.info("%s %s the %s lease", self.holder, "holds" if held else "lost", self.name)
+        self.held = held
+        return held
+
+    def release(self) -> None:
+        """Give the lease up (a clean stop): another process takes over at its next round."""
+        if self.held:
+            self.store.release_lease(self.name, self.holder)
+            self.held = False

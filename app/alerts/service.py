@@ -30,9 +30,15 @@ from models.alerts.silences import silenced
 from models.alerts.state import AlertState, Transition
 from models.db import Store
 from models.settings import Settings
+from orchestrator.api import JobLease
 from orchestrator.policy import RetryPolicy
 
-__all__ = ["AlertService", "direct_channels"]
+__all__ = ["LEASE_RENEW_SECONDS", "LEASE_SECONDS", "AlertService", "direct_channels"]
+
+# The evaluator's lease lasts LEASE_SECONDS and is renewed at least every LEASE_RENEW_SECONDS:
+# a process that dies hands over to another within a minute and a half.
+LEASE_SECONDS = 90.0
+LEASE_RENEW_SECONDS = 30.0
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +73,13 @@ class AlertService:
         *,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        lease: JobLease | None = None,
     ) -> None:
         self.settings, self.store, self.rules = settings, store, list(rules)
         self.by_name = {rule.name: rule for rule in self.rules}
         self.clock, self.sleep = clock, sleep
+        # Several processes on one store (server mode): only the lease's holder evaluates.
+        self.lease = lease
         self.context = MeasureContext(
             store,
             slo_success_target=settings.slo_success_target,
@@ -100,6 +109,9 @@ class AlertService:
     def evaluate(self, now: datetime | None = None, *, force: bool = False) -> list[Transition]:
         """Evaluate every rule that is due (or all with ``force``); notify; return the changes."""
         moment = now or self.now()
+        if self.lease is not None and not self.lease.hold():
+            self.states = None  # the holder moves the states on: reload when taking over
+            return []
         if self.states is None:
             self.states = load_states(self.store)  # a restart picks up where it stopped
         try:
@@ -209,7 +221,9 @@ class AlertService:
             except Exception:  # a round that fails is logged; the next one runs
                 logger.exception("alert evaluation failed")
             nearest = min(self.next_due.values(), default=self.now() + timedelta(seconds=15))
-            self._stop.wait(max(1.0, (nearest - self.now()).total_seconds()))
+            # Wake at least every LEASE_RENEW_SECONDS: the lease must be renewed while held.
+            wait = min((nearest - self.now()).total_seconds(), LEASE_RENEW_SECONDS)
+            self._stop.wait(max(1.0, wait))
 
     def start(self) -> None:
         """Evaluate in a daemon thread until stopped."""
@@ -222,3 +236,5 @@ class AlertService:
         if self._thread is not None:
             self._thread.join(timeout)
         self._senders.shutdown(wait=False, cancel_futures=True)
+        if self.lease is not None:
+            self.lease.release()

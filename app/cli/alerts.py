@@ -12,7 +12,7 @@ from types import FrameType
 import click
 
 from app.alerts.rules_file import configured_rules
-from app.alerts.service import AlertService
+from app.alerts.service import LEASE_SECONDS, AlertService
 from app.cli.store import open_store, print_table
 from models.alerts.evaluate import current_values
 from models.alerts.history import history, load_states
@@ -20,6 +20,7 @@ from models.alerts.measures import MEASURES, MeasureContext
 from models.alerts.rules import load_rules
 from models.errors import FlowmeterError
 from models.settings import load_settings
+from orchestrator.api import OrchestratorAPI
 
 __all__ = ["COMMANDS"]
 
@@ -79,7 +80,8 @@ def run_command() -> None:
     signal.signal(signal.SIGINT, _request_stop)
     signal.signal(signal.SIGTERM, _request_stop)
     store = open_store()
-    service = AlertService(settings, store, rules)
+    lease = OrchestratorAPI.from_settings(settings).lease("alerts", LEASE_SECONDS)
+    service = AlertService(settings, store, rules, lease=lease)
     try:
         service.start()
         click.echo(f"evaluating {len(rules)} rule(s); Ctrl-C stops")

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 import click
 
 from app.alerts.rules_file import DEMO_RULES_FILE, configured_rules
-from app.alerts.service import AlertService
+from app.alerts.service import LEASE_SECONDS, AlertService
 from app.exposure import check_exposure, check_ingest_exposure, oidc_configured
 from app.users import load_users
 from collectors.service import build_receivers
@@ -25,6 +25,7 @@ from models.lifecycle import Service, stop_services
 from models.migrations import migrate
 from models.retention import apply_retention
 from models.settings import Settings, load_settings
+from orchestrator.api import OrchestratorAPI
 
 __all__ = [
     "COMMANDS",
@@ -63,10 +64,10 @@ def build_services(settings: Settings, store: Store, *, demo: bool) -> list[Serv
         services.append(UsageCostJob(store, load_price_list(settings.pricing_file)))
     rules = configured_rules(settings, demo=demo)
     if rules:
-        services.append(AlertService(settings, store, rules))
+        lease = OrchestratorAPI.from_settings(settings).lease("alerts", LEASE_SECONDS)
+        services.append(AlertService(settings, store, rules, lease=lease))
     if settings.smtp_url or settings.report_webhook_url:
         from app.reports.service import ReportService
-        from orchestrator.api import OrchestratorAPI
 
         services.append(
             ReportService(settings, store, engine=lambda: OrchestratorAPI.from_settings(settings))

@@ -28,6 +28,7 @@ from orchestrator.state.schema import (
     breakers,
     dead_letters,
     idempotency,
+    leases,
     runs,
     schedules,
     steps,
@@ -241,6 +242,34 @@ class StateStore(StateViews, ABC):
         someone decided it first (also when two decide at the same moment)."""
         with self.tx() as conn:
             return actions.decide(conn, run_id, name, decision, actor, reason, now)
+
+    # --- leases ---------------------------------------------------------------------------
+    def hold_lease(self, name: str, holder: str, now: float, seconds: float) -> bool:
+        """Take or renew the lease ``name`` for ``seconds``; False while another holds it."""
+        with self.tx() as conn:
+            renewed = conn.execute(
+                sa.update(leases)
+                .where(leases.c.name == name)
+                .where(sa.or_(leases.c.holder == holder, leases.c.expires_at < now))
+                .values(holder=holder, expires_at=now + seconds)
+            ).rowcount
+            if renewed:
+                return True
+        try:
+            with self.tx() as conn:
+                conn.execute(
+                    sa.insert(leases).values(name=name, holder=holder, expires_at=now + seconds)
+                )
+        except sa.exc.IntegrityError:  # it exists and is someone else's, still valid
+            return False
+        return True
+
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give the lease up now (a clean stop), so another process takes over at once."""
+        with self.tx() as conn:
+            conn.execute(
+                sa.delete(leases).where(leases.c.name == name).where(leases.c.holder == holder)
+            )
 
     # --- breakers and schedules -----------------------------------------------------------
     def save_breaker(self, name: str, state: str, now: float) -> None:

@@ -16,6 +16,7 @@ __all__ = [
     "breakers",
     "dead_letters",
     "idempotency",
+    "leases",
     "metadata",
     "runs",
     "schedules",
@@ -132,6 +133,15 @@ breakers = sa.Table(
     sa.Column("name", sa.String(100), primary_key=True),
     sa.Column("state", sa.String(20), nullable=False),
     sa.Column("changed_at", Float, nullable=False),
+)
+leases = sa.Table(
+    # One holder at a time per name (the alert evaluator, the report scheduler), for a
+    # while: whoever holds it renews it; anyone may take it once it expired.
+    "fm_leases",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("holder", sa.String(200), nullable=False),
+    sa.Column("expires_at", Float, nullable=False),
 )
 schedules = sa.Table(
     "fm_schedules",

@@ -142,7 +142,7 @@ def test_head_matches_the_schema_module(state_db: StateDb) -> None:
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), metadata) == []
     assert migrate.current_revision(store.engine) == migrate.HEAD
-    assert store.applied == ["0001", "0002"]
+    assert store.applied == ["0001", "0002", "0003"]
     store.close()
     again = state_db.open()
     assert again.applied == []  # at head: one SELECT, nothing applied
@@ -308,7 +308,7 @@ def test_an_e1047bd_database_upgrades_in_place_with_nothing_lost(state_db: State
     assert migrate.current_revision(old) is None  # e1047bd kept no migration history
 
     store = state_db.open()  # opening a store stamps the baseline, then upgrades
-    assert store.applied == ["0002"]
+    assert store.applied == ["0002", "0003"]
     assert migrate.current_revision(store.engine) == migrate.HEAD
     for table, rows in before.items():
         after = _dump(store.engine, table)
@@ -358,7 +358,8 @@ def test_an_installed_wheel_migrates_a_new_database_without_the_source_tree(
     names = set(zipfile.ZipFile(wheel).namelist())
     assert {"orchestrator/state/migrations/env.py", "orchestrator/state/migrations/script.py.mako",
             "orchestrator/state/migrations/versions/rev_0001_baseline.py",
-            "orchestrator/state/migrations/versions/rev_0002_audit_tenant.py"} <= names  # fmt: skip
+            "orchestrator/state/migrations/versions/rev_0002_audit_tenant.py",
+            "orchestrator/state/migrations/versions/rev_0003_leases.py"} <= names  # fmt: skip
     site = tmp_path / "site"
     with zipfile.ZipFile(wheel) as archive:  # a wheel is installed by unpacking it
         archive.extractall(site)
@@ -375,7 +376,7 @@ def test_an_installed_wheel_migrates_a_new_database_without_the_source_tree(
     )  # fmt: skip
     location, applied = ran.stdout.split()
     assert Path(location).is_relative_to(site)
-    assert applied == "0001,0002"
+    assert applied == "0001,0002,0003"
 
 
 def test_migrate_announces_each_revision_it_applies_to_a_data_dir(tmp_path: Path) -> None:
@@ -390,7 +391,7 @@ def test_migrate_announces_each_revision_it_applies_to_a_data_dir(tmp_path: Path
     old.dispose()
     heard: list[str] = []
     store_from_settings(settings, heard.append).close()
-    assert heard == ["0002"]
+    assert heard == ["0002", "0003"]
     again: list[str] = []
     store_from_settings(settings, again.append).close()
     assert again == []

@@ -120,3 +120,27 @@ def test_direct_channels_get_the_v4_payload_and_email_once(
         assert "dashboard: https://fm.example.com/health?" in message.get_content()
     states = load_states(store)
     assert [s.state for s in states.values()] == ["firing"]
+
+
+def test_two_evaluators_on_one_store_one_lease(store: Store, tmp_path: Path) -> None:
+    from orchestrator.api import OrchestratorAPI
+    from orchestrator.state import open_store as open_state_store
+
+    _dead_letter(store, datetime.now(UTC) - timedelta(minutes=5))
+    state = f"sqlite:///{tmp_path / 'orchestrator.db'}"
+    apis = [OrchestratorAPI(open_state_store(state)) for _ in range(2)]
+    first, second = (
+        AlertService(
+            load_settings({}), store, parse_rules(RULES, MEASURES), lease=api.lease("alerts", 90.0)
+        )
+        for api in apis
+    )
+    now = datetime.now(UTC)
+    assert [t.after for t in first.evaluate(now)] == ["firing"]
+    assert second.evaluate(now, force=True) == []  # the other process holds the lease
+    first.stop(5)  # a clean stop hands the lease over
+    assert second.evaluate(now, force=True) == []  # took over: the state says firing already
+    assert second.lease is not None and second.lease.held
+    assert len(history(store, start=now - timedelta(hours=1))) == 1
+    for api in apis:
+        api.close()
