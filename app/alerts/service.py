@@ -21,6 +21,7 @@ from app.delivery import (
     WebhookChannel,
     deliver,
 )
+from collectors.wal import quarantined
 from models.alerts.context import affected_runs
 from models.alerts.evaluate import evaluate_rule, window_of
 from models.alerts.history import load_states, record_transitions, save_states
@@ -85,6 +86,9 @@ class AlertService:
             slo_success_target=settings.slo_success_target,
             policy=settings.cost_allocation_policy,
             weights=dict(settings.cost_allocation_weights),
+            quarantine=lambda: [
+                (q.signal, q.quarantined_at) for q in quarantined(settings.data_dir / "wal")
+            ],
         )
         self.states: dict[str, AlertState] | None = None
         self.contexts: dict[str, dict[str, str]] = {}  # fingerprint -> business annotations

@@ -37,6 +37,9 @@ class MeasureContext:
     slo_success_target: float = 0.99
     policy: str = "proportional"
     weights: Mapping[str, str] | None = None
+    # (signal, when) of every WAL segment the collectors set aside: the evaluator's process
+    # passes it when it can see the collectors' data directory (embedded mode, or beside them).
+    quarantine: Callable[[], list[tuple[str, float]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -254,6 +257,20 @@ def _budget_burn(ctx: MeasureContext, rule: Rule, start: datetime, end: datetime
     return {(): float(sum(frame["effective_cost"])) / budget if not frame.empty else 0.0}
 
 
+def _quarantined(ctx: MeasureContext, rule: Rule, start: datetime, end: datetime) -> Values:
+    """WAL segments the collectors quarantined in the window (ingest refusing data)."""
+    if ctx.quarantine is None:
+        return {}  # no view of the collectors' data directory: no data
+    first, last = start.timestamp(), end.timestamp()
+    counts: dict[str, int] = {}
+    for signal, at in ctx.quarantine():
+        if first <= at < last:
+            counts[signal] = counts.get(signal, 0) + 1
+    if rule.group_by:
+        return {(("signal", signal),): float(n) for signal, n in sorted(counts.items())}
+    return {(): float(sum(counts.values()))}
+
+
 _HEALTH_GROUPS = ("workflow", "tenant", "product_line", "step", "service")
 
 MEASURES: dict[str, Measure] = {
@@ -300,6 +317,12 @@ MEASURES: dict[str, Measure] = {
             "1 when a circuit breaker is open.",
             ("breaker",),
             _gauge("flowmeter.breaker.state", "breaker", lambda v: 1.0 if v >= 2 else 0.0),
+        ),
+        Measure(
+            "ingest_quarantined",
+            "WAL segments the collectors set aside in the window (ingest refusing data).",
+            ("signal",),
+            _quarantined,
         ),
         Measure("kpi_events", "KPI events in the window.", ("kpi",), _kpi("events")),
         Measure(

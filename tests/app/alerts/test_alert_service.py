@@ -144,3 +144,27 @@ def test_two_evaluators_on_one_store_one_lease(store: Store, tmp_path: Path) -> 
     assert len(history(store, start=now - timedelta(hours=1))) == 1
     for api in apis:
         api.close()
+
+
+def test_ingest_quarantining_fires(store: Store, tmp_path: Path) -> None:
+    from collectors.wal import WriteAheadLog
+
+    rules = parse_rules(
+        '[[rule]]\nname = "ingest refusing"\nmeasure = "ingest_quarantined"\nwindow = "15m"\n'
+        'condition = "> 0"\ngroup_by = ["signal"]\ndelay = "0s"\n',
+        MEASURES,
+    )
+    settings = load_settings({"FLOWMETER_DATA_DIR": str(tmp_path / "data")})
+    service = AlertService(settings, store, rules)
+    [quiet] = service.evaluate(datetime.now(UTC))  # nothing set aside: no data, no alert
+    assert (quiet.before, quiet.after) == ("inactive", "nodata")
+    wal = WriteAheadLog(tmp_path / "data" / "wal" / "logs")
+    wal.append(b"\x0a\x00", 1)
+    segment = wal.seal()
+    assert segment is not None
+    wal.quarantine(segment.path, "Code: 469. Constraint violated")
+    wal.close()
+    [transition] = service.evaluate(datetime.now(UTC) + timedelta(minutes=1))
+    assert (transition.group, transition.after, transition.value) == (
+        {"signal": "logs"}, "firing", 1.0,
+    )  # fmt: skip
