@@ -11,7 +11,7 @@ SELECT
     sum(billed_cost) AS billed_cost,
     sum(effective_cost) AS effective_cost,
     sum(list_cost) AS list_cost
-FROM cost_daily
+FROM cost_daily_current
 WHERE day >= {start:Date} AND day < {end:Date}
   AND ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, tenant))
 GROUP BY day, key, allocation_method, currency
