@@ -173,6 +173,10 @@ def store_cost_rows(
             for r in store.query("costs/slice_row_ids", account=account, period_start=period)
         }
         if stored == new_ids:
+            # a crash after an earlier commit may have left older generations: sweep them now
+            state = store.query("costs/slice_state", account=account, period_start=period)
+            if state and int(state[0]["stale"]):
+                sweep_slice(store, account, period, int(state[0]["committed"]))
             result.slices_unchanged.append((account, period))
             if progress:
                 progress(len(indexes))
