@@ -179,7 +179,7 @@ def test_a_folder_of_parts_and_an_aws_manifest(store: Store, tmp_path: Path) -> 
     assert folder.rows == 0 and len(folder.slices_unchanged) == 2
 
     manifest.write_text(json.dumps({"dataFiles": [uri.format(1), uri.format(7)]}))
-    with pytest.raises(CostImportError, match="focus-export-00007.csv.gz"):
+    with pytest.raises(CostImportError, match=r"focus-export-00007\.csv\.gz"):
         import_cost_file(store, manifest, tag_keys=KEYS)
 
 
