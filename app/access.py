@@ -42,6 +42,7 @@ ACTIONS: dict[str, frozenset[Role]] = {
     "dead_letter.replay": frozenset({Role.ENGINEER, Role.ADMIN}),
     "approval.decide": frozenset({Role.ENGINEER, Role.ADMIN}),
     "baseline.change": frozenset({Role.FINANCE, Role.ADMIN}),
+    "cost.import": frozenset({Role.FINANCE, Role.ADMIN}),
 }
 
 # view -> roles that see it in the navigation (reads are still tenant-scoped)
