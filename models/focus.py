@@ -143,6 +143,8 @@ class FocusReport:
 
 
 def _is_null(value: Any) -> bool:
+    if value.__class__ is str:  # the common case first: CSV cells
+        return len(value) < 5 and value.strip().lower() in _NULLS
     if value is None:
         return True
     if isinstance(value, float):
@@ -243,12 +245,14 @@ class _Builder:
 
 
 def _check_row(
-    record: dict[str, Any], columns: ColumnMap, report: FocusReport, name: str, version: str
+    record: dict[str, Any],
+    focused: dict[str, Any],
+    columns: ColumnMap,
+    report: FocusReport,
+    name: str,
+    version: str,
 ) -> tuple[dict[str, Any] | None, list[str]]:
-    def cell(focus_name: str) -> Any:
-        source = columns.source_of(focus_name)
-        return None if source is None else record[source]
-
+    cell = focused.get
     row: dict[str, Any] = {}
     problems: list[str] = []
     for column in _DATES:
@@ -350,13 +354,15 @@ def _check_part(
     report.kept.extend(c for c in columns.provider if c not in report.kept)
     report.ignored.extend(c for c in columns.ignored if c not in report.ignored)
     report.absent = [c for c in _WARN_WHEN_NULL if columns.source_of(c) is None]
-    records: list[dict[str, Any]] = [
-        {str(k): v for k, v in r.items()} for r in frame.to_dict("records")
-    ]
-    for index, record in enumerate(records):
+    names = [str(c) for c in frame.columns]
+    mapped = [(i, columns.focus[n]) for i, n in enumerate(names) if n in columns.focus]
+    values = [frame[c].tolist() for c in frame.columns]  # ~10x faster than to_dict("records")
+    for index, cells in enumerate(zip(*values, strict=True)):
+        record = dict(zip(names, cells, strict=True))
+        focused = {focus: cells[i] for i, focus in mapped}
         name = part.row_name(index, single=single)
         report.rows_read += 1
-        row, problems = _check_row(record, columns, report, name, columns.version)
+        row, problems = _check_row(record, focused, columns, report, name, columns.version)
         if row is None:
             report.bad_count += 1
             if len(report.bad_rows) < 5:

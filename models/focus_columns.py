@@ -99,10 +99,13 @@ class ColumnMap:
     renamed: dict[str, str] = field(default_factory=dict)  # file column -> FOCUS name (renamed)
     provider: list[str] = field(default_factory=list)  # x_ columns, kept as they are
     ignored: list[str] = field(default_factory=list)  # neither FOCUS nor x_
+    _by_focus: dict[str, str] = field(default_factory=dict, repr=False)
 
     def source_of(self, focus_name: str) -> str | None:
         """The file column that holds ``focus_name``, if any."""
-        return next((c for c, f in self.focus.items() if f == focus_name), None)
+        if len(self._by_focus) != len(self.focus):
+            self._by_focus = {f: c for c, f in self.focus.items()}
+        return self._by_focus.get(focus_name)
 
 
 def detect_version(names: Iterable[str]) -> str:

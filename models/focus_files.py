@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
@@ -34,10 +35,11 @@ class CostPart:
 
     def row_name(self, index: int, *, single: bool) -> str:
         """'line 7' for CSV (header = line 1), 'row 7' for Parquet; prefixed by the part."""
-        where = f"row {index + 1}" if self.is_parquet() else f"line {index + 2}"
+        where = f"row {index + 1}" if self.parquet else f"line {index + 2}"
         return where if single else f"{self.label} {where}"
 
-    def is_parquet(self) -> bool:
+    @cached_property
+    def parquet(self) -> bool:
         """True when the bytes are Parquet."""
         return _magic(self.path, 4) == _PARQUET
 
@@ -129,7 +131,7 @@ def _find(tail: PurePosixPath, roots: list[Path]) -> Path | None:
 def read_part(part: CostPart) -> pd.DataFrame:
     """Every cell of one part as text (CSV) or Python values (Parquet); '' for a missing cell."""
     try:
-        if part.is_parquet():
+        if part.parquet:
             frame = pd.read_parquet(part.path)
             return frame.astype(object).where(frame.notna(), "")
         gzipped = _magic(part.path, 2) == _GZIP

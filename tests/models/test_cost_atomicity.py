@@ -7,6 +7,7 @@ daily rollup and the attributed costs the dashboard shows.
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +22,7 @@ from models.costs import (
 )
 from models.db import Store
 from models.focus import read_focus
-from models.migrations import load_migrations, render
+from models.migrations import load_migrations, migrate, render
 from tests.models.test_costs import KEYS, focus_row, write_csv
 
 SLICE = ("acct-1", datetime(2026, 3, 1))
@@ -103,3 +104,38 @@ def test_cluster_rendering_keeps_the_sorting_key_off_the_distributed_table() -> 
     assert all("MODIFY ORDER BY" not in s for s in twins)
     local = [s for s in rendered if "ALTER TABLE cost_records_local ON CLUSTER 'prod'" in s]
     assert any("MODIFY ORDER BY" in s and "x_generation" in s for s in local)
+
+
+def test_a_store_written_before_generations_upgrades_in_place(engine_dsn: str) -> None:
+    """Cost rows written by the previous importer stay visible, once, after migration 320."""
+    old = Store(engine_dsn, database=f"t_upgrade_{uuid.uuid4().hex[:8]}")
+    try:
+        store_before = [m for m in load_migrations() if m.version < 320]
+        old.ddl(
+            "CREATE TABLE IF NOT EXISTS flowmeter_migrations (version UInt32, name String, "
+            "checksum String, applied_at DateTime64(3) DEFAULT now64(3)) "
+            "ENGINE = ReplacingMergeTree ORDER BY version"
+        )
+        for migration in store_before:
+            for statement in migration.statements:
+                old.ddl(statement)
+            old.insert("flowmeter_migrations", [[migration.version, migration.name,
+                                                 migration.checksum]], ["version", "name", "checksum"])  # fmt: skip
+        # what the previous importer wrote: rows (the view fed the rollup), no generation
+        names = ["BillingAccountId", "BillingCurrency", "BillingPeriodStart", "BillingPeriodEnd",
+                 "ChargePeriodStart", "ChargePeriodEnd", "BilledCost", "EffectiveCost",
+                 "ListCost", "ContractedCost", "ServiceName", "x_source", "x_row_id"]  # fmt: skip
+        start, end = datetime(2026, 3, 1), datetime(2026, 4, 1)
+        old.insert("cost_records", [
+            ["acct-1", "USD", start, end, datetime(2026, 3, 2), datetime(2026, 3, 3),
+             Decimal(v), Decimal(v), Decimal(v), Decimal(v), "S3", "old.csv#1", f"r{i}"]
+            for i, v in enumerate(("10.00", "5.00"))
+        ], names)  # fmt: skip
+        assert [m.version for m in migrate(old)] == [
+            m.version for m in load_migrations() if m.version >= 320
+        ]
+        assert seen(old) == OLD_SEEN
+        _, commits = old.read_only("SELECT account, generation, rows FROM cost_slice_commits")
+        assert commits == [("acct-1", 0, 2)]
+    finally:
+        old.close()
