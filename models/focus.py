@@ -410,7 +410,7 @@ def read_focus(
         tail = f"\n  ... and {more} more" if more > 0 else ""
         raise CostImportError(
             f"{source}: {report.problem_count} bad value(s) in {report.bad_count} row(s); "
-            f"nothing was imported (fix them, or skip the bad rows):\n  {shown}{tail}"
+            f"nothing was imported (fix them, or skip the bad rows: --skip-bad, or the page's checkbox):\n  {shown}{tail}"
         )
     if report.rows_valid == 0:
         raise CostImportError(f"{source}: every row is bad; nothing was imported")
