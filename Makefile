@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 DEPS_STAMP := $(VENV)/.deps-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 TEST_STAMP := $(VENV)/.test-deps-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test install lint typecheck pytest bench clean
+.PHONY: run test install lint typecheck pytest bench clean readme
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Flowmeter needs Python >= 3.11"'
@@ -37,6 +37,9 @@ pytest: $(TEST_STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
+
+readme: $(DEPS_STAMP)
+	$(BIN)/python -m models.settings README.md
 
 bench: $(DEPS_STAMP)
 	$(BIN)/python bench/ingest.py

@@ -15,6 +15,7 @@ __all__ = [
     "health_figure",
     "ranking_figure",
     "savings_figure",
+    "storage_by_partition",
     "waterfall",
 ]
 
@@ -161,3 +162,16 @@ def estimated_actual_figure(report: pd.DataFrame, currency: str) -> go.Figure:
     figure.update_yaxes(title_text=currency)
     figure.update_layout(barmode="group")
     return _layout(figure, 300)
+
+
+def storage_by_partition(partitions: pd.DataFrame) -> go.Figure:
+    """Bytes on disk per partition (a day, or a month for monthly tables), stacked by table."""
+    figure = go.Figure()
+    ordered = partitions.sort_values("partition")
+    for table, rows in ordered.groupby("table", sort=True):
+        figure.add_bar(x=rows["partition"].astype(str), y=rows["bytes"].astype(float) / 2**20,
+                       name=str(table))  # fmt: skip
+    figure.update_yaxes(title_text="MiB on disk")
+    figure.update_xaxes(type="category", title_text="partition")
+    figure.update_layout(barmode="stack")
+    return _layout(figure, 340)

@@ -24,6 +24,7 @@ from models import (
     kpis,
     overview,
     pricing,
+    retention,
     roi_report,
     totals,
 )
@@ -212,6 +213,26 @@ def quarantined_segments() -> pd.DataFrame:
     rows = [asdict(q) for q in quarantined(load_settings().data_dir / "wal")]
     columns = ["signal", "segment", "bytes", "quarantined_at", "reason"]
     return _epoch_columns(pd.DataFrame(rows, columns=columns), ("quarantined_at",))
+
+
+@dataclass(frozen=True)
+class Storage:
+    """What each table keeps and holds, its size per partition, and the disks' free space."""
+
+    tables: pd.DataFrame
+    partitions: pd.DataFrame
+    disks: pd.DataFrame
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False, max_entries=4)
+def storage() -> Storage:
+    """Retention and disk usage of every table (every tenant's rows: all-tenant readers only)."""
+    store = current_store()
+    return Storage(
+        tables=pd.DataFrame(retention.retention_report(store, SETTINGS.retention_days)),
+        partitions=pd.DataFrame(retention.disk_usage(store)),
+        disks=pd.DataFrame(store.query("store/disk_free")),
+    )
 
 
 def _epoch_columns(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-__all__ = ["duration_ms", "money", "percent", "signed_money"]
+__all__ = ["duration_ms", "money", "percent", "signed_money", "size"]
 
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF "}
 
@@ -49,3 +49,13 @@ def duration_ms(value: float | None) -> str:
                 else f"{value / divisor:,.1f} {unit}"
             )
     return f"{value / 3_600_000:,.1f} h"
+
+
+def size(count: float | int) -> str:
+    """Bytes in the largest binary unit that keeps them short: ``512 B``, ``3.4 GiB``."""
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(value) < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")  # pragma: no cover

@@ -15,8 +15,19 @@ from typing import Any
 from urllib.parse import urlparse
 
 from models.errors import SettingsError
+from models.retention import DEFAULT_RETENTION, parse_retention
 
-__all__ = ["PLATFORM_TENANT", "SETTINGS_DOC", "Settings", "SettingsError", "load_settings"]
+__all__ = [
+    "PLATFORM_TENANT",
+    "SETTINGS_DOC",
+    "Settings",
+    "SettingsError",
+    "load_settings",
+    "markdown_table",
+    "monthly_slot",
+    "weekly_slot",
+    "with_table",
+]
 
 # The tenant of a platform token in FLOWMETER_INGEST_TOKENS (Flowmeter's own workers and CLI,
 # whose data spans tenants): the receiver keeps the tenants the data carries.
@@ -122,6 +133,72 @@ def _fraction(raw: str) -> float:
     if not 0 < value < 1:
         raise ValueError("a fraction between 0 and 1, e.g. 0.99")
     return value
+
+
+def _smtp_url(raw: str) -> str:
+    if not raw:
+        return raw
+    parts = urlparse(raw)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        # Never echo the value: it may hold the SMTP password.
+        raise ValueError("expected smtp://[user:pass@]host[:port] or smtps://...")
+    return raw
+
+
+def _http_url(raw: str) -> str:
+    if raw and urlparse(raw).scheme not in ("http", "https"):
+        raise ValueError("expected an http:// or https:// URL")
+    return raw.rstrip("/")
+
+
+def _addresses(raw: str) -> tuple[str, ...]:
+    addresses = _csv(raw)
+    for address in addresses:
+        if address.count("@") != 1 or address.startswith("@") or address.endswith("@"):
+            raise ValueError(f"{address!r} is not an e-mail address")
+    return addresses
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _clock(text: str) -> tuple[int, int]:
+    hour, sep, minute = text.partition(":")
+    if not sep or not hour.isdigit() or not minute.isdigit():
+        raise ValueError(f"{text!r} is not a time like 07:00")
+    if not (0 <= int(hour) < 24 and 0 <= int(minute) < 60):
+        raise ValueError(f"{text!r} is not a time of day")
+    return int(hour), int(minute)
+
+
+def weekly_slot(raw: str) -> tuple[int, int, int] | None:
+    """``mon 07:00`` -> (weekday 0-6, hour, minute) in UTC; ``off`` -> None."""
+    if raw.lower() == "off":
+        return None
+    day, _, at = raw.lower().partition(" ")
+    if day[:3] not in _WEEKDAYS:
+        raise ValueError("expected a weekday and a UTC time, e.g. 'mon 07:00', or 'off'")
+    return (_WEEKDAYS.index(day[:3]), *_clock(at.strip()))
+
+
+def _weekly(raw: str) -> str:
+    weekly_slot(raw)
+    return raw.strip().lower()
+
+
+def _monthly(raw: str) -> str:
+    monthly_slot(raw)
+    return raw.strip().lower()
+
+
+def monthly_slot(raw: str) -> tuple[int, int, int] | None:
+    """``1 07:00`` -> (day of month 1-28, hour, minute) in UTC; ``off`` -> None."""
+    if raw.lower() == "off":
+        return None
+    day, _, at = raw.partition(" ")
+    if not day.isdigit() or not 1 <= int(day) <= 28:
+        raise ValueError("expected a day of month 1-28 and a UTC time, e.g. '1 07:00', or 'off'")
+    return (int(day), *_clock(at.strip()))
 
 
 def _log_level(raw: str) -> str:
@@ -335,6 +412,63 @@ class Settings:
     cache_ttl_seconds: int = _setting(
         "FLOWMETER_CACHE_TTL_SECONDS", 30, _positive_int, "Dashboard query cache lifetime."
     )
+    dashboard_url: str = _setting(
+        "FLOWMETER_DASHBOARD_URL",
+        "",
+        _http_url,
+        "The dashboard's address as readers reach it (e.g. `https://flowmeter.example.com`), "
+        "for links in e-mailed reports and alerts. Empty: no links.",
+    )
+    smtp_url: str = _setting(
+        "FLOWMETER_SMTP_URL",
+        "",
+        _smtp_url,
+        "Mail server for reports and alerts: `smtp://user:pass@host:587` (STARTTLS required; "
+        "`?starttls=false` allows clear text) or `smtps://...` (implicit TLS). Empty: no e-mail.",
+    )
+    smtp_from: str = _setting(
+        "FLOWMETER_SMTP_FROM", "flowmeter@localhost", str, "Sender address of Flowmeter's e-mail."
+    )
+    digest_to: tuple[str, ...] = _setting(
+        "FLOWMETER_DIGEST_TO",
+        (),
+        _addresses,
+        "Recipients of the weekly executive digest (HTML e-mail with the PDF attached).",
+    )
+    digest_schedule: str = _setting(
+        "FLOWMETER_DIGEST_SCHEDULE",
+        "mon 07:00",
+        _weekly,
+        "When the digest of the last full week (Monday to Sunday, UTC) goes out: "
+        "`mon 07:00` (UTC) or `off`.",
+    )
+    chargeback_to: tuple[str, ...] = _setting(
+        "FLOWMETER_CHARGEBACK_TO",
+        (),
+        _addresses,
+        "Recipients (finance) of the monthly chargeback: cost per tenant, XLSX attached.",
+    )
+    chargeback_schedule: str = _setting(
+        "FLOWMETER_CHARGEBACK_SCHEDULE",
+        "1 07:00",
+        _monthly,
+        "When the chargeback of the last full month goes out: `1 07:00` (day, UTC) or `off`.",
+    )
+    report_webhook_url: str = _setting(
+        "FLOWMETER_REPORT_WEBHOOK_URL",
+        "",
+        _http_url,
+        "Also POST each scheduled report's figures as JSON here (digest and chargeback).",
+    )
+    retention_days: dict[str, int] = _setting(
+        "FLOWMETER_RETENTION_DAYS",
+        dict(DEFAULT_RETENTION),
+        parse_retention,
+        "Days each table keeps, as `group=days,...` (groups: `traces`, `logs`, `metrics`, "
+        "`rollups`, `business`, `costs`) or `table=days` (a table's own entry wins); 0 or "
+        "absent keeps forever. Applied as TTLs at every start and by `flowmeter retention "
+        "apply`. Setting the variable replaces the whole default.",
+    )
 
     @property
     def clickhouse_dsn(self) -> str:
@@ -359,6 +493,8 @@ def _shown_default(default: Any) -> str:
         return ""
     if isinstance(default, tuple):
         return ",".join(default)
+    if isinstance(default, dict):
+        return ",".join(f"{key}={value}" for key, value in default.items())
     return str(default)
 
 
@@ -366,6 +502,26 @@ SETTINGS_DOC: tuple[tuple[str, str, str], ...] = tuple(
     (f.metadata["env"], _shown_default(f.metadata["default"]), f.metadata["doc"])
     for f in fields(Settings)
 )
+
+
+def markdown_table() -> str:
+    """The README's configuration table, generated from the fields above."""
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, default, doc in SETTINGS_DOC:
+        shown = f"`{default}`" if default else ""
+        lines.append(f"| `{name}` | {shown} | {doc} |")
+    return "\n".join(lines) + "\n"
+
+
+README_TABLE_START = "<!-- settings table: generated by `make readme`, do not edit by hand -->"
+README_TABLE_END = "<!-- end of settings table -->"
+
+
+def with_table(readme: str) -> str:
+    """Return the README text with its settings table replaced by the generated one."""
+    start = readme.index(README_TABLE_START) + len(README_TABLE_START)
+    end = readme.index(README_TABLE_END)
+    return readme[:start] + "\n" + markdown_table() + readme[end:]
 
 
 def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -383,7 +539,7 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         try:
             values[f.name] = f.metadata["parse"](raw.strip())
         except ValueError as exc:
-            raise SettingsError(f"{name}={raw!r} is not valid: {exc}") from None
+            raise SettingsError(f"{name} is not valid: {exc}") from None
     settings = Settings(**values)
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise SettingsError("FLOWMETER_TLS_CERT and FLOWMETER_TLS_KEY must be set together")
@@ -397,3 +553,14 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
     if len(settings.cost_tag_keys) != 3:
         raise SettingsError("FLOWMETER_COST_TAG_KEYS needs exactly three keys")
     return settings
+
+
+if __name__ == "__main__":
+    # `python -m models.settings README.md` rewrites the README's table in place.
+    import sys
+
+    for path in sys.argv[1:]:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(with_table(text))

@@ -41,7 +41,18 @@ def export_group() -> None:
 
 def _register() -> None:
     """Each area's module lists its commands; one line here per module."""
-    from app.cli import baseline, collect, costs, kpi, orchestrator, store, up, users
+    from app.cli import (
+        baseline,
+        collect,
+        costs,
+        kpi,
+        orchestrator,
+        report,
+        retention,
+        store,
+        up,
+        users,
+    )
 
     modules = [
         baseline,
@@ -49,6 +60,8 @@ def _register() -> None:
         costs,
         kpi,
         orchestrator,
+        report,
+        retention,
         store,
         up,
         users,

@@ -13,6 +13,7 @@ from collectors.service import build_receivers
 from models.db import Store, set_current_store
 from models.lifecycle import Service, stop_services
 from models.migrations import migrate
+from models.retention import apply_retention
 from models.settings import load_settings
 
 __all__ = ["COMMANDS"]
@@ -38,6 +39,7 @@ def collect_command() -> None:
     started: list[Service] = []
     try:
         migrate(store)
+        apply_retention(store, settings.retention_days)
         set_current_store(store)
         for service in build_receivers(settings, store):
             service.start()

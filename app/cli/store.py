@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from models.db import Store
 from models.migrations import Migration, migrate
+from models.retention import apply_retention
 from models.settings import load_settings
 
-__all__ = ["COMMANDS", "open_store"]
+__all__ = ["COMMANDS", "open_store", "print_table"]
 
 
 def open_store(*, run_migrations: bool = True) -> Store:
@@ -38,6 +40,10 @@ def migrate_command() -> None:
 
         applied = migrate(store, progress=announce)
         click.echo(f"{len(applied)} migration(s) applied; the schema is up to date.")
+        for item in apply_retention(store, settings.retention_days):
+            click.echo(
+                f"retention of {item.table}: {f'{item.days} days' if item.days else 'forever'}"
+            )
     finally:
         store.close()
 
@@ -62,6 +68,11 @@ def sql_command(statement: str, fmt: str) -> None:
         for row in rows:
             click.echo("\t".join("" if v is None else str(v) for v in row))
         return
+    print_table(columns, rows)
+
+
+def print_table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Print rows under their column names, aligned, with a row count."""
     cells = [[_cell(v) for v in row] for row in rows]
     widths = [max([len(c)] + [len(line[i]) for line in cells]) for i, c in enumerate(columns)]
     click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))

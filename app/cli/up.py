@@ -20,6 +20,7 @@ from collectors.service import build_receivers
 from models.db import Store, set_current_store
 from models.lifecycle import Service, stop_services
 from models.migrations import migrate
+from models.retention import apply_retention
 from models.settings import Settings, load_settings
 
 __all__ = ["COMMANDS", "build_services", "serve_dashboard", "with_demo_prices"]
@@ -45,6 +46,13 @@ def build_services(settings: Settings, store: Store, *, demo: bool) -> list[Serv
         from models.usage_costs import UsageCostJob
 
         services.append(UsageCostJob(store, load_price_list(settings.pricing_file)))
+    if settings.smtp_url or settings.report_webhook_url:
+        from app.reports.service import ReportService
+        from orchestrator.api import OrchestratorAPI
+
+        services.append(
+            ReportService(settings, store, engine=lambda: OrchestratorAPI.from_settings(settings))
+        )
     return services
 
 
@@ -108,6 +116,7 @@ def up_command(demo: bool) -> None:
     started: list[Service] = []
     try:
         migrate(store)
+        apply_retention(store, settings.retention_days)
         set_current_store(store)
         for service in build_services(settings, store, demo=demo):
             service.start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import actions, data, frame
+from app import actions, charts, data, formatting, frame
 from app.access import allowed
 from models.errors import FlowmeterError
 
@@ -20,8 +20,9 @@ can_decide = allowed(ctx.user, "approval.decide")
 see_ingest = ctx.tenants is None
 dead, approvals_tab, audit_tab, breakers_tab, *ingest_tab = st.tabs(
     ["Dead letters", "Waiting approvals", "Audit log", "Circuit breakers"]
-    + (["Ingest quarantine"] if see_ingest else [])
+    + (["Ingest quarantine", "Storage"] if see_ingest else [])
 )
+quarantine_tabs, storage_tabs = ingest_tab[:1], ingest_tab[1:]
 
 with dead:
     left, middle, right = st.columns([2, 2, 1])
@@ -108,7 +109,7 @@ with breakers_tab:
     else:
         st.dataframe(breakers, hide_index=True, width="stretch")
 
-for tab in ingest_tab:
+for tab in quarantine_tabs:
     with tab:
         segments = data.quarantined_segments()
         if segments.empty:
@@ -119,3 +120,28 @@ for tab in ingest_tab:
             st.dataframe(segments, hide_index=True, width="stretch")
             st.caption("To retry one after fixing the cause, move it back into "
                        "`<data dir>/wal/<signal>/` and restart the collectors.")  # fmt: skip
+
+for tab in storage_tabs:
+    with tab:
+        used = data.storage()
+        for disk in used.disks.to_dict("records"):
+            free, total = int(disk["free_bytes"]), int(disk["total_bytes"])
+            share = 1 - free / total if total else 0.0
+            st.progress(min(max(share, 0.0), 1.0),
+                        text=f"Disk `{disk['disk']}`: {formatting.size(free)} free of "
+                             f"{formatting.size(total)}")  # fmt: skip
+        if used.tables.empty:
+            st.caption("The store has no tables yet.")
+        else:
+            stale = used.tables[~used.tables["applied"]]
+            if not stale.empty:
+                st.warning("Retention differs from FLOWMETER_RETENTION_DAYS for "
+                           f"{', '.join(stale['table'])}: it is applied at the next start "
+                           "or by `flowmeter retention apply`.")  # fmt: skip
+            shown = used.tables.assign(size=used.tables["bytes"].map(formatting.size))
+            st.dataframe(shown[["table", "group", "keeps", "size", "rows", "oldest_partition"]],
+                         hide_index=True, width="stretch")  # fmt: skip
+        if not used.partitions.empty:
+            st.plotly_chart(charts.storage_by_partition(used.partitions), width="stretch")
+        st.caption("Retention is FLOWMETER_RETENTION_DAYS (days per group or table, 0 keeps "
+                   "forever); ClickHouse drops expired days in the background.")  # fmt: skip

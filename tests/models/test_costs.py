@@ -143,3 +143,17 @@ def test_unit_economics(store: Store, tmp_path: Path) -> None:
     row = frame.iloc[0]
     assert (row["key"], row["transactions"]) == ("acme", 4)
     assert row["cost_per_transaction"] == pytest.approx(10.25 / 4)
+
+
+def test_a_range_holds_only_the_cost_charged_in_it(store: Store, tmp_path: Path) -> None:
+    # Regression: the range query filtered on its own alias `day` (= the range start), so any
+    # range, even one before the bill, summed every cost ever imported.
+    path = write_csv(tmp_path / "f.csv", [focus_row("10.00", {"tenant": "acme"}, day=2),
+                                          focus_row("7.00", {"tenant": "acme"}, day=20)])  # fmt: skip
+    import_cost_file(store, path, tag_keys=KEYS)
+    first = attributed_costs(store, date(2026, 3, 1), date(2026, 3, 10), by="tenant")
+    assert [Decimal(v) for v in first["effective_cost"]] == [Decimal("10.00")]
+    later = attributed_costs(store, date(2026, 3, 10), date(2026, 4, 1), by="tenant")
+    assert [Decimal(v) for v in later["effective_cost"]] == [Decimal("7.00")]
+    before = attributed_costs(store, date(2026, 2, 1), date(2026, 3, 1), by="tenant")
+    assert before.empty

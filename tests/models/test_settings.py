@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from models.errors import SettingsError
-from models.settings import SETTINGS_DOC, load_settings
+from models.settings import SETTINGS_DOC, load_settings, with_table
 
 
 def test_defaults_point_at_the_data_dir() -> None:
@@ -70,3 +70,8 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     missing = [name for name, _, _ in SETTINGS_DOC if f"`{name}`" not in readme]
     assert missing == []
+
+
+def test_the_readme_table_is_the_generated_one() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert with_table(readme) == readme, "run `make readme` to regenerate the settings table"

@@ -82,6 +82,7 @@ def test_a_tenant_limited_engineer_sees_only_their_dead_letters(
     waiting = [s for s in app.selectbox if s.label == "Decide on"]
     assert not waiting  # the waiting approval belongs to tenant-a
     assert "Ingest quarantine" not in [t.label for t in app.tabs]  # every tenant's data
+    assert "Storage" not in [t.label for t in app.tabs]
 
 
 def test_approve_a_waiting_run_is_audited(engine_world: EngineWorld, tmp_path: Path) -> None:
@@ -118,3 +119,18 @@ def test_quarantined_ingest_segments_are_listed_with_their_reason(
     assert list(table["signal"]) == ["logs"]
     assert "VIOLATED_CONSTRAINT" in table["reason"].iloc[0]
     assert "1 WAL segment(s)" in texts(app)
+
+
+def test_storage_shows_retention_and_size_per_table(world: object) -> None:
+    app = open_app("operations")
+    assert not app.exception
+    assert "Storage" in [t.label for t in app.tabs]
+    table = next(d.value for d in app.dataframe if "keeps" in d.value.columns)
+    keeps = dict(zip(table["table"], table["keeps"], strict=True))
+    assert keeps["otel_traces"] == "30 days" and keeps["business_events"] == "forever"
+    traces = table[table["table"] == "otel_traces"].iloc[0]
+    assert int(traces["rows"]) > 0 and traces["size"].endswith("iB")
+    # The seeded store was migrated, never started: its TTLs still differ from the setting.
+    warning = next(w.value for w in app.warning if "Retention differs" in w.value)
+    assert "otel_traces" in warning and "business_events" not in warning
+    assert any(p.text.startswith("Disk `") for p in app.get("progress"))
