@@ -97,25 +97,23 @@ def import_cost_file(
     return result
 
 
-def _slice_indexes(rows: CostRows, account: str, period: datetime) -> list[int]:
-    accounts = rows.columns["BillingAccountId"]
-    periods = rows.columns["BillingPeriodStart"]
-    return [
-        i
-        for i, (a, p) in enumerate(zip(accounts, periods, strict=True))
-        if (a, p) == (account, period)
-    ]
+def _slice_indexes(rows: CostRows) -> dict[tuple[str, datetime], list[int]]:
+    groups: dict[tuple[str, datetime], list[int]] = {}
+    accounts, periods = rows.columns["BillingAccountId"], rows.columns["BillingPeriodStart"]
+    for i, key in enumerate(zip(accounts, periods, strict=True)):
+        groups.setdefault(key, []).append(i)
+    return groups
 
 
 def stage_slice(
     store: Store, rows: CostRows, account: str, period: datetime, import_id: str,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None, indexes: list[int] | None = None,
 ) -> int:  # fmt: skip
     """Step 1: write one slice's rows under a new generation (invisible until committed)."""
-    found = store.query("costs/slice_generation", account=account, period_start=period)
-    last = int(found[0]["generation"]) if found else 0
-    generation = max(time.time_ns(), last + 1)  # above every generation the slice has seen
-    indexes = _slice_indexes(rows, account, period)
+    found = store.query("costs/slice_generation", account=account, period_start=period)[0]
+    generation = max(time.time_ns(), int(found["generation"]) + 1)  # above all the slice has seen
+    if indexes is None:
+        indexes = _slice_indexes(rows).get((account, period), [])
     columns = [c for c in rows.columns if c != "x_generation"]
     for offset in range(0, len(indexes), _BATCH):
         chunk = indexes[offset : offset + _BATCH]
@@ -147,6 +145,10 @@ def sweep_slice(store: Store, account: str, period: datetime, generation: int) -
     store.execute("costs/sweep_daily_slice", **params)
 
 
+def _state(store: Store, account: str, period: datetime) -> dict[str, Any]:
+    return store.query("costs/slice_state", account=account, period_start=period)[0]
+
+
 def slice_totals(store: Store, account: str, period: datetime) -> dict[str, Any]:
     """What readers see of one slice: raw_rows, raw_billed, daily_rows, daily_billed."""
     return store.query("costs/slice_totals", account=account, period_start=period)[0]
@@ -165,8 +167,9 @@ def store_cost_rows(
         1 for m in rows.columns["x_allocation_method"] if m == "unallocated"
     )
     import_id = f"{rows.columns['x_source'][0]}#{uuid.uuid4().hex[:12]}"
+    groups = _slice_indexes(rows)
     for account, period in rows.slices:
-        indexes = _slice_indexes(rows, account, period)
+        indexes = groups[(account, period)]
         new_ids = {rows.columns["x_row_id"][i] for i in indexes}
         stored = {
             r["x_row_id"]
@@ -174,16 +177,17 @@ def store_cost_rows(
         }
         if stored == new_ids:
             # a crash after an earlier commit may have left older generations: sweep them now
-            state = store.query("costs/slice_state", account=account, period_start=period)
-            if state and int(state[0]["stale"]):
-                sweep_slice(store, account, period, int(state[0]["committed"]))
+            state = _state(store, account, period)
+            if int(state["stale"]):
+                sweep_slice(store, account, period, int(state["committed"]))
             result.slices_unchanged.append((account, period))
             if progress:
                 progress(len(indexes))
             continue
-        generation = stage_slice(store, rows, account, period, import_id, progress)
+        generation = stage_slice(store, rows, account, period, import_id, progress, indexes=indexes)
         commit_slice(store, account, period, generation, source=import_id, rows=len(indexes))
-        sweep_slice(store, account, period, generation)
+        if int(_state(store, account, period)["stale"]):  # a mutation: only when needed
+            sweep_slice(store, account, period, generation)
         result.slices_written.append((account, period))
         result.rows += len(indexes)
         logger.info("cost slice %s / %s: %d rows stored", account, period, len(indexes))
