@@ -37,6 +37,7 @@ _DATES = ("BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "Charge
 _MONEY = ("BilledCost", "EffectiveCost")
 _NULLABLE_DECIMALS = ("ListCost", "ContractedCost", "PricingQuantity", "ConsumedQuantity",
                       "ListUnitPrice")  # fmt: skip
+# non-null String columns of cost_records: '' when absent
 _TEXT = (
     "ChargeCategory",
     "ServiceName",
@@ -44,7 +45,7 @@ _TEXT = (
     "InvoiceIssuerName",
     "ProviderName",
     "PublisherName",
-)  # fmt: skip  (non-null String columns: '' when absent)
+)  # fmt: skip
 _NULLABLE_TEXT = (
     "PricingUnit", "ConsumedUnit", "BillingAccountName", "ChargeClass", "ChargeDescription",
     "HostProviderName", "ResourceId", "ResourceName", "ResourceType", "RegionId",
@@ -313,7 +314,7 @@ def _check_row(
         if not text and column in _WARN_WHEN_NULL and column not in report.absent:
             report.note(report.nulls, column, name)
         row[column] = text if column in _TEXT else (text or None)
-    # FOCUS 1.3 deprecates ProviderName for ServiceProviderName: each fills the other.
+    # FOCUS 1.3 deprecates ProviderName for ServiceProviderName: a 1.3 file fills it from that.
     if not row["ProviderName"] and row["ServiceProviderName"]:
         row["ProviderName"] = row["ServiceProviderName"]
     extra: dict[str, str] = {}
