@@ -23,7 +23,9 @@ USER flowmeter
 VOLUME ["/data"]
 EXPOSE 4317 4318 8501
 
+# Liveness from the OTLP/HTTP listener's /healthz, over TLS when FLOWMETER_TLS_CERT is set
+# (the certificate names the public host, not 127.0.0.1: the probe does not verify it).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8501/_stcore/health', timeout=4).status == 200 else 1)"
+    CMD python -c "import os,ssl,sys,urllib.request as u; s='https' if os.environ.get('FLOWMETER_TLS_CERT') else 'http'; p=os.environ.get('FLOWMETER_OTLP_HTTP_PORT','4318'); sys.exit(0 if u.urlopen(f'{s}://127.0.0.1:{p}/healthz', timeout=4, context=ssl._create_unverified_context() if s=='https' else None).status == 200 else 1)"
 
 CMD ["flowmeter", "up"]

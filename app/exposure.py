@@ -1,7 +1,9 @@
-"""Refuse to serve an open dashboard beyond this machine.
+"""Refuse to serve an open dashboard or open receivers beyond this machine.
 
 Without a users file or OIDC sign-in the dashboard has no access control at all, so it may
-only listen on a loopback address. ``flowmeter up`` calls ``check_exposure`` before it starts.
+only listen on a loopback address; without ingest tokens neither may the OTLP receivers
+(unless FLOWMETER_ALLOW_OPEN_INGEST says the network is trusted). ``flowmeter up`` calls both
+checks and ``flowmeter collect`` the receivers' one, before anything listens.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import ipaddress
 from models.errors import SettingsError
 from models.settings import Settings
 
-__all__ = ["check_exposure", "is_loopback", "oidc_configured"]
+__all__ = ["check_exposure", "check_ingest_exposure", "is_loopback", "oidc_configured"]
 
 
 def is_loopback(address: str) -> bool:
@@ -40,4 +42,17 @@ def check_exposure(settings: Settings, *, oidc: bool) -> None:
         f"FLOWMETER_BIND={settings.bind!r} exposes the dashboard beyond this machine, but no "
         "users are configured: set FLOWMETER_USERS_FILE (add users with `flowmeter users add "
         "NAME --role ROLE`) or configure OIDC in .streamlit/secrets.toml, or bind to 127.0.0.1"
+    )
+
+
+def check_ingest_exposure(settings: Settings) -> None:
+    """Raise SettingsError when the receivers would take unauthenticated data from the network."""
+    if settings.ingest_tokens or settings.allow_open_ingest or is_loopback(settings.bind):
+        return
+    raise SettingsError(
+        f"FLOWMETER_BIND={settings.bind!r} exposes the OTLP receivers (ports "
+        f"{settings.otlp_http_port} and {settings.otlp_grpc_port}) beyond this machine, but "
+        "FLOWMETER_INGEST_TOKENS is empty, so anyone who reaches them could write telemetry: "
+        "set FLOWMETER_INGEST_TOKENS=token=tenant,..., or bind to 127.0.0.1, or set "
+        "FLOWMETER_ALLOW_OPEN_INGEST=true on a network you trust"
     )

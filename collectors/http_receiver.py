@@ -1,31 +1,49 @@
 """OTLP/HTTP receiver (starlette on uvicorn, in a background thread) and ``POST /v1/kpi``.
 
 Routes: ``POST /v1/traces``, ``/v1/metrics``, ``/v1/logs`` (protobuf or OTLP JSON, optional
-gzip) and ``POST /v1/kpi`` (a JSON batch of KPI events). Answers follow OTLP/HTTP: 200 with
-an Export*ServiceResponse (``partial_success`` when records were rejected), 400/413/415 with
-a google.rpc.Status naming the problem, 401 without a valid token, 429 + Retry-After when
-the buffer is full. TLS, and mutual TLS with a client CA, come from the settings.
+gzip), ``POST /v1/kpi`` (a JSON batch of KPI events), and for operators ``GET /metrics``
+(Prometheus text format; a platform token when ingest tokens are set), ``GET /healthz``
+(the process answers) and ``GET /readyz`` (the store takes writes and the writer runs).
+Answers follow OTLP/HTTP: 200 with an Export*ServiceResponse (``partial_success`` when
+records were rejected), 400/413/415 with a google.rpc.Status naming the problem, 401 without
+a valid token, 429 + Retry-After when the buffer is full, 503 + Retry-After when more than
+FLOWMETER_HTTP_MAX_CONCURRENT ingest requests are in flight. Nothing CPU-heavy runs on the
+event loop: decompressing and parsing go to worker threads. A body announced bigger than
+FLOWMETER_MAX_BODY_BYTES is refused from its headers: uvicorn sends ``100 Continue`` only
+when the application first reads the body, so a client that sent ``Expect: 100-continue``
+reads the 413 before it sends a byte of it. TLS, and mutual TLS with a client CA, come from
+the settings.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
 import math
 import ssl
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 import uvicorn
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from collectors import otlp
 from collectors.kpi_store import write_kpi_events
+from collectors.metrics import pipeline_figures, refusal_reason
 from collectors.pipeline import Pipeline
-from models.errors import BackpressureError, IngestError, KpiContractError, StoreError
+from models.errors import (
+    BackpressureError,
+    IngestError,
+    KpiContractError,
+    ReceiverBusyError,
+    StoreError,
+)
 from models.kpi import parse_kpi_batch
 from models.settings import PLATFORM_TENANT, Settings
 
@@ -36,14 +54,26 @@ logger = logging.getLogger(__name__)
 STORE_RETRY_AFTER_SECONDS = 5  # POST /v1/kpi while the store refuses writes (503)
 
 
-def bearer_tenant(tokens: dict[str, str] | Any, authorization: str | None) -> str | None:
+def token_owner(tokens: Mapping[str, str], authorization: str | None) -> str | None:
+    """The tenant owning the ``Bearer`` token in ``authorization`` (``*`` for a platform
+    token), or None. Compared in constant time against every configured token, so the
+    answer's timing tells nothing about how much of a token was right."""
+    scheme, _, token = (authorization or "").partition(" ")
+    presented = token.strip().encode("utf-8", "replace")
+    owner = None
+    for known, tenant in tokens.items():
+        if hmac.compare_digest(known.encode("utf-8"), presented):
+            owner = tenant
+    return owner if scheme.lower() == "bearer" else None
+
+
+def bearer_tenant(tokens: Mapping[str, str], authorization: str | None) -> str | None:
     """The tenant to stamp for a valid ``Bearer`` token: None when tokens are off or for a
     platform token (tenant ``*``: the data keeps the tenants it carries); IngestError(401)
     for a missing or unknown token."""
     if not tokens:
         return None
-    scheme, _, token = (authorization or "").partition(" ")
-    tenant = tokens.get(token.strip()) if scheme.lower() == "bearer" else None
+    tenant = token_owner(tokens, authorization)
     if tenant is None:
         raise IngestError("missing or invalid ingest token (Authorization: Bearer <token>)", 401)
     return None if tenant == PLATFORM_TENANT else str(tenant)
@@ -61,10 +91,14 @@ class HttpReceiver:
         self.port = self.requested_port
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._in_flight = 0  # ingest requests being handled; touched on the event loop only
         self.app = Starlette(
             routes=[
                 Route("/v1/kpi", self._kpi, methods=["POST"]),
                 Route("/v1/{signal}", self._export, methods=["POST"]),
+                Route("/metrics", self._metrics, methods=["GET"]),
+                Route("/healthz", self._healthz, methods=["GET"]),
+                Route("/readyz", self._readyz, methods=["GET"]),
                 Route("/{path:path}", self._unknown, methods=["GET", "POST", "PUT"]),
             ]
         )
@@ -123,10 +157,21 @@ class HttpReceiver:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    def _enter(self) -> None:
+        """Take an ingest slot or refuse with 503: requests beyond the limit never queue."""
+        limit = self.settings.http_max_concurrent
+        if self._in_flight >= limit:
+            raise ReceiverBusyError(
+                f"the receiver is busy: {limit} requests in flight "
+                f"(FLOWMETER_HTTP_MAX_CONCURRENT); retry later"
+            )
+        self._in_flight += 1
+
     async def _export(self, request: Request) -> Response:
         signal = request.path_params["signal"]
         content_type = request.headers.get("content-type", "")
         reply_type = content_type if otlp.media_type(content_type) == otlp.JSON else otlp.PROTOBUF
+        entered = False
         try:
             if signal not in otlp.SIGNALS:
                 raise IngestError(
@@ -136,6 +181,8 @@ class HttpReceiver:
             tenant = bearer_tenant(
                 self.settings.ingest_tokens, request.headers.get("authorization")
             )
+            self._enter()
+            entered = True
             body = await self._body(request)
             result = await run_in_threadpool(
                 self.pipeline.submit,
@@ -146,52 +193,75 @@ class HttpReceiver:
                 tenant=tenant,
             )
         except IngestError as exc:
-            return self._error(reply_type, exc)
+            return self._error(reply_type, exc, signal)
+        finally:
+            if entered:
+                self._in_flight -= 1
         payload, media = otlp.response_for(signal, reply_type, result.rejected, result.message)
         return Response(payload, 200, media_type=media)
 
-    def _error(self, reply_type: str, exc: IngestError) -> Response:
-        if exc.status >= 500:
+    def _error(self, reply_type: str, exc: IngestError, signal: str = "") -> Response:
+        if signal:
+            self.pipeline.metrics.refused(signal, "http", refusal_reason(exc))
+        if exc.status >= 500 and not isinstance(exc, ReceiverBusyError):  # busy: counted only
             logger.error("ingest refused with %d: %s", exc.status, exc)
         payload, media = otlp.error_body(reply_type, exc.status, str(exc))
         headers = {}
-        if isinstance(exc, BackpressureError):
+        if isinstance(exc, BackpressureError | ReceiverBusyError):
             headers["Retry-After"] = str(max(1, math.ceil(exc.retry_after)))
         elif exc.status == 503:
             headers["Retry-After"] = str(STORE_RETRY_AFTER_SECONDS)
         if exc.status == 401:
             headers["WWW-Authenticate"] = "Bearer"
+        elif exc.status == 413:
+            # The body was never read (a client with Expect: 100-continue never sent it):
+            # what may follow on this connection is no request, so it ends here.
+            headers["Connection"] = "close"
         return Response(payload, exc.status, headers=headers, media_type=media)
 
     async def _kpi(self, request: Request) -> Response:
+        entered = False
         try:
             tenant = bearer_tenant(
                 self.settings.ingest_tokens, request.headers.get("authorization")
             )
             if otlp.media_type(request.headers.get("content-type")) != otlp.JSON:
                 raise IngestError("POST /v1/kpi takes application/json", 415)
-            body = otlp.decompress(
-                await self._body(request),
-                request.headers.get("content-encoding"),
-                self.settings.max_decompressed_bytes,
+            self._enter()
+            entered = True
+            body = await self._body(request)
+            # Decompressing, parsing, redacting and writing all block: a worker thread does it.
+            body_out = await run_in_threadpool(
+                self._store_kpi_batch, body, request.headers.get("content-encoding"), tenant
             )
-            events, rejections = parse_kpi_batch(
-                body, tenant=tenant, max_events=self.settings.kpi_max_events
-            )
-            redactor = self.pipeline.redactor
-            events = [
-                e.model_copy(update={"attributes": redactor.apply(dict(e.attributes))})
-                for e in events
-            ]
-            inserted = await run_in_threadpool(write_kpi_events, self.pipeline.store, events)
         except KpiContractError as exc:
-            return self._error(otlp.JSON, IngestError(str(exc), 400))
+            return self._error(otlp.JSON, IngestError(str(exc), 400), "kpi")
         except IngestError as exc:
-            return self._error(otlp.JSON, exc)
+            return self._error(otlp.JSON, exc, "kpi")
         except StoreError as exc:
             logger.error("POST /v1/kpi: the store refused the insert: %s", exc)
-            return self._error(otlp.JSON, IngestError("the store is unavailable; retry later", 503))
-        body_out = {
+            unavailable = IngestError("the store is unavailable; retry later", 503)
+            return self._error(otlp.JSON, unavailable, "kpi")
+        finally:
+            if entered:
+                self._in_flight -= 1
+        return JSONResponse(body_out, 200)
+
+    def _store_kpi_batch(
+        self, body: bytes, content_encoding: str | None, tenant: str | None
+    ) -> dict[str, Any]:
+        """Decode, validate, redact and store one ``POST /v1/kpi`` batch (a worker thread)."""
+        raw = otlp.decompress(body, content_encoding, self.settings.max_decompressed_bytes)
+        events, rejections = parse_kpi_batch(
+            raw, tenant=tenant, max_events=self.settings.kpi_max_events
+        )
+        redactor = self.pipeline.redactor
+        events = [
+            e.model_copy(update={"attributes": redactor.apply(dict(e.attributes))}) for e in events
+        ]
+        inserted = write_kpi_events(self.pipeline.store, events)
+        self.pipeline.metrics.records("kpi", len(events), len(rejections))
+        return {
             "accepted": len(events),
             "inserted": inserted,
             "duplicates": len({e.event_id for e in events}) - inserted,
@@ -199,7 +269,47 @@ class HttpReceiver:
                 {"index": r.index, "event_id": r.event_id, "reason": r.reason} for r in rejections
             ],
         }
-        return JSONResponse(body_out, 200)
+
+    # --- operators: metrics and probes -----------------------------------------------------
+    async def _metrics(self, request: Request) -> Response:
+        """Prometheus text format. The figures span every tenant, so with ingest tokens set
+        only a platform token (tenant ``*``) may read them; a tenant's token may not."""
+        tokens = self.settings.ingest_tokens
+        if tokens:
+            owner = token_owner(tokens, request.headers.get("authorization"))
+            if owner is None:
+                return PlainTextResponse(
+                    "GET /metrics needs a platform ingest token (Authorization: Bearer <token>)",
+                    401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            if owner != PLATFORM_TENANT:
+                return PlainTextResponse(
+                    "GET /metrics needs a platform token (tenant *): the figures span tenants",
+                    403,
+                )
+        payload = await run_in_threadpool(generate_latest, self.pipeline.metrics.registry)
+        return Response(payload, 200, media_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+    async def _healthz(self, request: Request) -> Response:
+        return PlainTextResponse("ok", 200)
+
+    async def _readyz(self, request: Request) -> Response:
+        problem = await run_in_threadpool(self._not_ready)
+        if problem:
+            return PlainTextResponse(f"not ready: {problem}", 503)
+        return PlainTextResponse("ready", 200)
+
+    def _not_ready(self) -> str:
+        """Why this receiver cannot take data now, or "" when it can."""
+        if not pipeline_figures(self.pipeline).writer_running:
+            return "the ingest writer is not running"
+        try:
+            self.pipeline.store.execute("collectors/ready_probe")
+        except StoreError as exc:
+            logger.warning("readiness probe: the store refused a write: %s", exc)
+            return "the store does not accept writes"
+        return ""
 
     async def _unknown(self, request: Request) -> Response:
         exc = IngestError(

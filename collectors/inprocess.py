@@ -24,6 +24,7 @@ from opentelemetry.sdk.metrics.export import (
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from collectors.metrics import refusal_reason
 from collectors.pipeline import Pipeline
 from models.errors import IngestError
 
@@ -37,6 +38,7 @@ def _submit(pipeline: Pipeline, signal: str, body: bytes, tenant: str | None) ->
         result = pipeline.submit(signal, body, tenant=tenant)
     except IngestError as exc:
         logger.warning("in-process %s export refused: %s", signal, exc)
+        pipeline.metrics.refused(signal, "inprocess", refusal_reason(exc))
         return False
     if result.rejected:
         logger.warning(

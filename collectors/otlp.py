@@ -322,8 +322,9 @@ def error_body(content_type: str, status: int, message: str) -> tuple[bytes, str
     """A google.rpc.Status body, as OTLP/HTTP answers errors."""
     from google.rpc.status_pb2 import Status
 
-    grpc_code = {400: 3, 401: 16, 404: 12, 413: 3, 415: 3, 429: 8}.get(status, 14)
-    body = Status(code=grpc_code, message=message)
+    from collectors.status import grpc_code
+
+    body = Status(code=grpc_code(status), message=message)
     if media_type(content_type) == JSON:
         return json_format.MessageToJson(body, indent=None).encode(), JSON
     return body.SerializeToString(), PROTOBUF

@@ -40,6 +40,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 
 from collectors import otlp
 from collectors.kpi_store import write_kpi_events
+from collectors.metrics import IngestMetrics
 from collectors.redaction import Redactor, load_secret
 from collectors.rows import Decoder, any_value, event_name
 from collectors.wal import Segment, WriteAheadLog, read_records
@@ -118,6 +119,7 @@ class Pipeline:
         self.failed_inserts = 0  # total failed insert attempts (a health figure)
         self.inserted_rows = 0
         self.quarantined_rows = 0  # rows of segments moved to wal/quarantine/
+        self.metrics = IngestMetrics(self)  # GET /metrics (collectors/metrics.py)
 
     # --- lifecycle -------------------------------------------------------------------------
     def start(self) -> None:
@@ -255,6 +257,7 @@ class Pipeline:
                 raw = None
         rows = otlp.count_rows(signal, message)
         if rows == 0:
+            self.metrics.records(signal, 0, rejected)
             return SubmitResult(0, rejected, "; ".join(reasons))
         # Unchanged protobuf is logged as received: re-encoding costs as much as parsing.
         payload = raw if raw is not None else message.SerializeToString()
@@ -281,6 +284,7 @@ class Pipeline:
                 self._cond.notify_all()
             elif self._wal[signal].active_rows >= self.settings.batch_rows:
                 self._cond.notify_all()
+        self.metrics.records(signal, rows, rejected)
         return SubmitResult(rows, rejected, "; ".join(reasons))
 
     # --- KPI events carried by logs --------------------------------------------------------

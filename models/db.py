@@ -13,6 +13,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -93,6 +94,8 @@ class Store:
         self._clients: list[Client] = []
         self._clients_guard = threading.Lock()
         self._closed = False
+        # Called with (statement, seconds) after each one: Flowmeter's /metrics histograms.
+        self.statement_observer: Callable[[str, float], None] | None = None
         try:
             if database and self.embedded:
                 try:
@@ -266,6 +269,7 @@ class Store:
     def _session(self, what: str) -> Iterator[Client]:
         """Borrow a client for one statement; ClickHouse errors become StoreError."""
         client = self._borrow()
+        started = time.perf_counter()
         try:
             yield client
         except QueryError:
@@ -274,6 +278,8 @@ class Store:
             raise StoreError(f"{what}: {_first_line(str(exc))}") from exc
         finally:
             self._give_back(client)
+            if self.statement_observer is not None:
+                self.statement_observer(what, time.perf_counter() - started)
 
 
 def _first_line(message: str) -> str:

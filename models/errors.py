@@ -13,7 +13,8 @@ FlowmeterError
 │   └── PermissionDeniedError a role may not do this, or a tenant is not the user's
 ├── KpiContractError   a KPI event (or a batch or file of them) breaks the KPI contract
 ├── IngestError        a telemetry request was refused (status = the HTTP status to answer)
-│   └── BackpressureError  the ingest buffer is full; retry after ``retry_after`` seconds
+│   ├── BackpressureError  the ingest buffer is full; retry after ``retry_after`` seconds
+│   └── ReceiverBusyError  too many requests in flight at a receiver; retry after a second
 └── OrchestratorError  the workflow engine refused or lost something
     ├── NotFoundError          no run / dead letter / approval with that id
     ├── ReplayRefusedError     a dead letter was already replayed
@@ -44,6 +45,7 @@ __all__ = [
     "PoisonMessageError",
     "QueryError",
     "ReadOnlyError",
+    "ReceiverBusyError",
     "ReplayRefusedError",
     "SettingsError",
     "StepTimeoutError",
@@ -113,6 +115,14 @@ class BackpressureError(IngestError):
 
     def __init__(self, message: str, retry_after: float = 1.0) -> None:
         super().__init__(message, status=429)
+        self.retry_after = retry_after
+
+
+class ReceiverBusyError(IngestError):
+    """A receiver has its maximum of requests in flight: answer 503 and retry soon."""
+
+    def __init__(self, message: str, retry_after: float = 1.0) -> None:
+        super().__init__(message, status=503)
         self.retry_after = retry_after
 
 

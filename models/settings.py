@@ -34,8 +34,11 @@ __all__ = [
 PLATFORM_TENANT = "*"
 
 
-def _setting(env: str, default: Any, parse: Callable[[str], Any], doc: str) -> Any:
-    metadata = {"env": env, "parse": parse, "doc": doc, "default": default}
+def _setting(
+    env: str, default: Any, parse: Callable[[str], Any], doc: str, *, secret: bool = False
+) -> Any:
+    # secret: the value never appears in an error message (it may hold a password or token).
+    metadata = {"env": env, "parse": parse, "doc": doc, "default": default, "secret": secret}
     if isinstance(default, dict):
         return field(default_factory=lambda: dict(default), metadata=metadata)
     return field(default=default, metadata=metadata)
@@ -85,11 +88,15 @@ def _identifier(raw: str) -> str:
 def _pairs(raw: str) -> dict[str, str]:
     """``token1=tenant-a,token2=tenant-b`` -> {token: tenant}."""
     pairs: dict[str, str] = {}
-    for item in filter(None, (part.strip() for part in raw.split(","))):
+    items = [part.strip() for part in raw.split(",") if part.strip()]
+    for number, item in enumerate(items, 1):
         key, sep, value = item.partition("=")
-        if not sep or not key or not value:
-            raise ValueError(f"expected KEY=VALUE pairs separated by commas, got {item!r}")
-        pairs[key] = value
+        if not sep or not key.strip() or not value.strip():
+            # The position, never the item: it may be a secret token.
+            raise ValueError(
+                f"item {number} of {len(items)} is not KEY=VALUE (pairs separated by commas)"
+            )
+        pairs[key.strip()] = value.strip()
     return pairs
 
 
@@ -241,6 +248,7 @@ class Settings:
         _clickhouse_url,
         "ClickHouse to use. Default `chdb://<data dir>/clickhouse` (embedded); "
         "or `http(s)://user:pass@host:8123/db` for a server or ClickHouse Cloud.",
+        secret=True,
     )
     clickhouse_cluster: str = _setting(
         "FLOWMETER_CLICKHOUSE_CLUSTER",
@@ -255,6 +263,7 @@ class Settings:
         _db_url,
         "Orchestrator state. Default `sqlite:///<data dir>/orchestrator.db`; "
         "`postgresql+psycopg://user@host/db` for many workers.",
+        secret=True,
     )
     bind: str = _setting("FLOWMETER_BIND", "127.0.0.1", str, "Address every listener binds to.")
     otlp_grpc_port: int = _setting("FLOWMETER_OTLP_GRPC_PORT", 4317, _port, "OTLP/gRPC port.")
@@ -270,6 +279,7 @@ class Settings:
         "`token=tenant,...`. When set, ingest requires `Authorization: Bearer <token>` and "
         "stamps the token's tenant on what it sends; a token for tenant `*` is a platform "
         "token (Flowmeter's own workers and CLI use it): its data keeps its own tenants.",
+        secret=True,
     )
     redact_keys: tuple[str, ...] = _setting(
         "FLOWMETER_REDACT_KEYS",
@@ -282,6 +292,7 @@ class Settings:
         "",
         str,
         "Key of the redaction hash. Default: a random key kept in the data dir.",
+        secret=True,
     )
     batch_rows: int = _setting(
         "FLOWMETER_BATCH_ROWS", 20000, _positive_int, "Rows per insert: a batch flushes here."
@@ -328,7 +339,10 @@ class Settings:
         "Longest wait between retries of a failed store insert (data waits in the WAL).",
     )
     tls_cert: Path | None = _setting(
-        "FLOWMETER_TLS_CERT", None, _optional_path, "PEM certificate: receivers serve TLS."
+        "FLOWMETER_TLS_CERT",
+        None,
+        _optional_path,
+        "PEM certificate: the receivers and the dashboard serve TLS.",
     )
     tls_key: Path | None = _setting("FLOWMETER_TLS_KEY", None, _optional_path, "PEM private key.")
     tls_client_ca: Path | None = _setting(
@@ -336,6 +350,25 @@ class Settings:
         None,
         _optional_path,
         "PEM CA bundle: receivers require client certificates it signed (mutual TLS).",
+    )
+    allow_open_ingest: bool = _setting(
+        "FLOWMETER_ALLOW_OPEN_INGEST",
+        False,
+        _bool,
+        "`true` lets the receivers listen beyond loopback without FLOWMETER_INGEST_TOKENS "
+        "(anyone who reaches the ports can write): only on a network you trust.",
+    )
+    http_max_concurrent: int = _setting(
+        "FLOWMETER_HTTP_MAX_CONCURRENT",
+        32,
+        _positive_int,
+        "Ingest requests the OTLP/HTTP receiver handles at once; more get 503 + Retry-After.",
+    )
+    grpc_max_concurrent: int = _setting(
+        "FLOWMETER_GRPC_MAX_CONCURRENT",
+        32,
+        _positive_int,
+        "Calls the OTLP/gRPC receiver handles at once; more get RESOURCE_EXHAUSTED.",
     )
 
     # --- orchestrator --------------------------------------------------------------------
@@ -425,6 +458,7 @@ class Settings:
         _smtp_url,
         "Mail server for reports and alerts: `smtp://user:pass@host:587` (STARTTLS required; "
         "`?starttls=false` allows clear text) or `smtps://...` (implicit TLS). Empty: no e-mail.",
+        secret=True,
     )
     smtp_from: str = _setting(
         "FLOWMETER_SMTP_FROM", "flowmeter@localhost", str, "Sender address of Flowmeter's e-mail."
@@ -459,6 +493,38 @@ class Settings:
         "",
         _http_url,
         "Also POST each scheduled report's figures as JSON here (digest and chargeback).",
+    )
+    alert_rules_file: Path | None = _setting(
+        "FLOWMETER_ALERT_RULES_FILE",
+        None,
+        _optional_path,
+        "TOML alert rules (see `flowmeter alerts check`). Unset: no alerting (with `up "
+        "--demo`: the demo's rules).",
+    )
+    alertmanager_url: str = _setting(
+        "FLOWMETER_ALERTMANAGER_URL",
+        "",
+        _http_url,
+        "Alertmanager to push alerts to (API v2), e.g. `http://127.0.0.1:9093`: the "
+        "recommended router (grouping, silences, inhibition, routing).",
+    )
+    alert_webhook_url: str = _setting(
+        "FLOWMETER_ALERT_WEBHOOK_URL",
+        "",
+        _http_url,
+        "Generic webhook for alerts, sent Alertmanager's webhook payload (version 4) unchanged.",
+    )
+    alert_slack_url: str = _setting(
+        "FLOWMETER_ALERT_SLACK_URL",
+        "",
+        _http_url,
+        "Slack-compatible incoming webhook for alerts.",
+    )
+    alert_email_to: tuple[str, ...] = _setting(
+        "FLOWMETER_ALERT_EMAIL_TO",
+        (),
+        _addresses,
+        "Recipients of alert e-mails (through FLOWMETER_SMTP_URL).",
     )
     retention_days: dict[str, int] = _setting(
         "FLOWMETER_RETENTION_DAYS",
@@ -539,13 +605,21 @@ def load_settings(env: Mapping[str, str] | None = None, **overrides: Any) -> Set
         try:
             values[f.name] = f.metadata["parse"](raw.strip())
         except ValueError as exc:
-            raise SettingsError(f"{name} is not valid: {exc}") from None
+            shown = name if f.metadata["secret"] else f"{name}={raw!r}"
+            raise SettingsError(f"{shown} is not valid: {exc}") from None
     settings = Settings(**values)
     if (settings.tls_cert is None) != (settings.tls_key is None):
         raise SettingsError("FLOWMETER_TLS_CERT and FLOWMETER_TLS_KEY must be set together")
     if settings.tls_client_ca is not None and settings.tls_cert is None:
         raise SettingsError("FLOWMETER_TLS_CLIENT_CA needs FLOWMETER_TLS_CERT and _KEY")
-    for path_field in ("tls_cert", "tls_key", "tls_client_ca", "users_file", "pricing_file"):
+    for path_field in (
+        "tls_cert",
+        "tls_key",
+        "tls_client_ca",
+        "users_file",
+        "pricing_file",
+        "alert_rules_file",
+    ):
         path = getattr(settings, path_field)
         if path is not None and not path.is_file():
             env_name = Settings.__dataclass_fields__[path_field].metadata["env"]

@@ -42,6 +42,7 @@ def export_group() -> None:
 def _register() -> None:
     """Each area's module lists its commands; one line here per module."""
     from app.cli import (
+        alerts,
         baseline,
         collect,
         costs,
@@ -55,6 +56,7 @@ def _register() -> None:
     )
 
     modules = [
+        alerts,
         baseline,
         collect,
         costs,

@@ -9,6 +9,7 @@ from types import FrameType
 
 import click
 
+from app.exposure import check_ingest_exposure
 from collectors.service import build_receivers
 from models.db import Store, set_current_store
 from models.lifecycle import Service, stop_services
@@ -25,6 +26,7 @@ logger = logging.getLogger(__name__)
 def collect_command() -> None:
     """Run only the OTLP/HTTP and OTLP/gRPC receivers until SIGINT/SIGTERM."""
     settings = load_settings()
+    check_ingest_exposure(settings)
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -98,9 +98,12 @@ def roi_command(start: str | None, end: str | None, fmt: str, output: Path) -> N
     store = open_store()
     try:
         frame = roi_report(
-            store, begin, finish, policy=settings.cost_allocation_policy,
+            store,
+            begin,
+            finish,
+            policy=settings.cost_allocation_policy,
             weights=settings.cost_allocation_weights,
-        )  # fmt: skip
+        )
     finally:
         store.close()
     if fmt in ("html", "pdf"):
@@ -129,13 +132,21 @@ def costs_command(start: str | None, end: str | None, by: str, fmt: str, output:
     store = open_store()
     try:
         frame = attributed_costs(
-            store, begin.date(), finish.date(), by=by,
-            policy=settings.cost_allocation_policy, weights=settings.cost_allocation_weights,
-        )  # fmt: skip
+            store,
+            begin.date(),
+            finish.date(),
+            by=by,
+            policy=settings.cost_allocation_policy,
+            weights=settings.cost_allocation_weights,
+        )
     finally:
         store.close()
-    scope = {"by": by, "start": begin.date(), "end": finish.date(),
-             "policy": settings.cost_allocation_policy}  # fmt: skip
+    scope = {
+        "by": by,
+        "start": begin.date(),
+        "end": finish.date(),
+        "policy": settings.cost_allocation_policy,
+    }
     if fmt == "json":
         output.write_bytes(render.table_bytes(frame, "json"))
     elif fmt == "pdf":

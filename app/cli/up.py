@@ -11,10 +11,13 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import click
 
-from app.exposure import check_exposure, oidc_configured
+from app.alerts.rules_file import configured_rules
+from app.alerts.service import AlertService
+from app.exposure import check_exposure, check_ingest_exposure, oidc_configured
 from app.users import load_users
 from collectors.service import build_receivers
 from models.db import Store, set_current_store
@@ -23,7 +26,14 @@ from models.migrations import migrate
 from models.retention import apply_retention
 from models.settings import Settings, load_settings
 
-__all__ = ["COMMANDS", "build_services", "serve_dashboard", "with_demo_prices"]
+__all__ = [
+    "COMMANDS",
+    "build_services",
+    "dashboard_options",
+    "masked_url",
+    "serve_dashboard",
+    "with_demo_prices",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +56,9 @@ def build_services(settings: Settings, store: Store, *, demo: bool) -> list[Serv
         from models.usage_costs import UsageCostJob
 
         services.append(UsageCostJob(store, load_price_list(settings.pricing_file)))
+    rules = configured_rules(settings, demo=demo)
+    if rules:
+        services.append(AlertService(settings, store, rules))
     if settings.smtp_url or settings.report_webhook_url:
         from app.reports.service import ReportService
         from orchestrator.api import OrchestratorAPI
@@ -68,12 +81,9 @@ def with_demo_prices(settings: Settings) -> Settings:
     return load_settings()
 
 
-def serve_dashboard(settings: Settings) -> None:
-    """Serve the Streamlit app in this process until SIGINT/SIGTERM."""
-    from streamlit.web import bootstrap
-
-    main_script = str(Path(__file__).resolve().parent.parent / "main.py")
-    flag_options = {
+def dashboard_options(settings: Settings) -> dict[str, object]:
+    """Streamlit's server options for this process: address, port and, with TLS, the certificate."""
+    options: dict[str, object] = {
         "server_port": settings.ui_port,
         "server_address": settings.bind,
         "server_headless": True,
@@ -84,18 +94,43 @@ def serve_dashboard(settings: Settings) -> None:
         "global_developmentMode": False,
         "logger_level": "warning",
     }
+    if settings.tls_cert and settings.tls_key:
+        # Streamlit serves HTTPS itself (server.sslCertFile / server.sslKeyFile); it has no
+        # client-certificate option, so FLOWMETER_TLS_CLIENT_CA binds the receivers only.
+        options["server_sslCertFile"] = str(settings.tls_cert)
+        options["server_sslKeyFile"] = str(settings.tls_key)
+    return options
+
+
+def serve_dashboard(settings: Settings) -> None:
+    """Serve the Streamlit app in this process until SIGINT/SIGTERM."""
+    from streamlit.web import bootstrap
+
+    main_script = str(Path(__file__).resolve().parent.parent / "main.py")
+    flag_options = dashboard_options(settings)
     bootstrap.load_config_options(flag_options=flag_options)
     bootstrap.run(main_script, False, [], flag_options)
+
+
+def masked_url(url: str) -> str:
+    """``url`` with the password of its user part replaced by ``***`` (safe to print)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hostport}"))
 
 
 def _urls(settings: Settings) -> list[str]:
     host = settings.bind if settings.bind not in ("0.0.0.0", "::") else "localhost"  # noqa: S104
     scheme = "https" if settings.tls_cert else "http"
     return [
-        f"Dashboard       http://{host}:{settings.ui_port}",
+        f"Dashboard       {scheme}://{host}:{settings.ui_port}",
         f"OTLP/HTTP       {scheme}://{host}:{settings.otlp_http_port}  (/v1/traces, /v1/metrics, /v1/logs)",
         f"OTLP/gRPC       {host}:{settings.otlp_grpc_port}",
-        f"Store           {settings.clickhouse_dsn}",
+        f"Metrics         {scheme}://{host}:{settings.otlp_http_port}/metrics  (/healthz, /readyz)",
+        f"Store           {masked_url(settings.clickhouse_dsn)}",
     ]
 
 
@@ -107,6 +142,7 @@ def up_command(demo: bool) -> None:
     if demo and settings.pricing_file is None:
         settings = with_demo_prices(settings)
     check_exposure(settings, oidc=oidc_configured())
+    check_ingest_exposure(settings)
     if settings.users_file is not None:
         load_users(settings.users_file)  # a malformed users file stops here, not at sign-in
     logging.basicConfig(

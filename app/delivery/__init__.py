@@ -11,6 +11,7 @@ retries, and ``deliver`` returns one ``Outcome`` per channel.
 from __future__ import annotations
 
 from app.delivery.channels import (
+    AlertmanagerChannel,
     Attachment,
     Channel,
     DeliveryError,
@@ -22,6 +23,7 @@ from app.delivery.channels import (
 from app.delivery.send import DeliveryLog, Outcome, deliver
 
 __all__ = [
+    "AlertmanagerChannel",
     "Attachment",
     "Channel",
     "DeliveryError",

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 from models.errors import FlowmeterError
 
 __all__ = [
+    "AlertmanagerChannel",
     "Attachment",
     "Channel",
     "DeliveryError",
@@ -172,24 +173,52 @@ class WebhookChannel:
             "subject": notification.subject,
             "text": notification.text,
         }
-        request = urllib.request.Request(  # noqa: S310 - the URL is the operator's setting
-            self.url,
-            data=json.dumps(body, default=str).encode(),
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "Idempotency-Key": notification.key,
-                "User-Agent": "flowmeter",
-                **self.headers,
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                response.read()
-        except urllib.error.HTTPError as exc:
-            message = f"{self.target} answered {exc.code}"
-            if 400 <= exc.code < 500 and exc.code not in (408, 425, 429):
-                raise PermanentDeliveryError(message) from None
-            raise DeliveryError(message) from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise DeliveryError(f"{self.target}: {getattr(exc, 'reason', exc)}") from None
+        post_json(self.url, body, notification.key, self.timeout, self.target, self.headers)
+
+
+def post_json(
+    url: str, body: Any, key: str, timeout: float, shown: str, headers: Mapping[str, str]
+) -> None:
+    """POST ``body`` as JSON with an ``Idempotency-Key``; DeliveryError says what went wrong."""
+    request = urllib.request.Request(  # noqa: S310 - the URL is the operator's setting
+        url,
+        data=json.dumps(body, default=str).encode(),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "Idempotency-Key": key,
+            "User-Agent": "flowmeter",
+            **headers,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            response.read()
+    except urllib.error.HTTPError as exc:
+        message = f"{shown} answered {exc.code}"
+        if 400 <= exc.code < 500 and exc.code not in (408, 425, 429):
+            raise PermanentDeliveryError(message) from None
+        raise DeliveryError(message) from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise DeliveryError(f"{shown}: {getattr(exc, 'reason', exc)}") from None
+
+
+@dataclass(frozen=True)
+class AlertmanagerChannel:
+    """Alertmanager's API v2: the notification's ``payload["alerts"]`` go to ``/api/v2/alerts``."""
+
+    url: str
+    timeout: float = 10.0
+    name: str = "alertmanager"
+
+    @property
+    def target(self) -> str:
+        """Alertmanager's base URL without credentials."""
+        parts = urlparse(self.url)
+        return f"{parts.scheme}://{parts.hostname}:{parts.port or 80}{parts.path}"
+
+    def send(self, notification: Notification) -> None:
+        """POST the alerts; Alertmanager deduplicates them on their labels."""
+        alerts = (notification.payload or {}).get("alerts", [])
+        endpoint = self.url.rstrip("/") + "/api/v2/alerts"
+        post_json(endpoint, alerts, notification.key, self.timeout, self.target, {})

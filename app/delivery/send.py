@@ -47,10 +47,20 @@ class DeliveryLog:
         """Write one channel's outcome."""
         self.store.insert(
             "deliveries",
-            [[notification.key, kind, outcome.channel, outcome.target, notification.tenant,
-              outcome.status, outcome.attempts, outcome.error[:2000]]],
+            [
+                [
+                    notification.key,
+                    kind,
+                    outcome.channel,
+                    outcome.target,
+                    notification.tenant,
+                    outcome.status,
+                    outcome.attempts,
+                    outcome.error[:2000],
+                ]
+            ],
             ["key", "kind", "channel", "target", "tenant", "status", "attempts", "error"],
-        )  # fmt: skip
+        )
 
     def recent(self, limit: int = 100) -> list[dict[str, object]]:
         """The latest attempts, newest first."""
@@ -74,8 +84,12 @@ def _send_with_retries(
             error = str(exc)
             logger.warning(
                 "%s to %s failed (attempt %d of %d): %s",
-                channel.name, channel.target, attempt, retry.max_attempts, error,
-            )  # fmt: skip
+                channel.name,
+                channel.target,
+                attempt,
+                retry.max_attempts,
+                error,
+            )
             if attempt < retry.max_attempts:
                 sleep(retry.delay(attempt, rng))
             continue

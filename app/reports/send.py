@@ -45,16 +45,24 @@ def channels(settings: Settings, recipients: Sequence[str]) -> list[Channel]:
 
 
 def digest_for(
-    store: Store, settings: Settings, start: datetime, end: datetime,
-    engine: OrchestratorAPI | None = None, tenants: Sequence[str] | None = None,
-) -> Digest:  # fmt: skip
+    store: Store,
+    settings: Settings,
+    start: datetime,
+    end: datetime,
+    engine: OrchestratorAPI | None = None,
+    tenants: Sequence[str] | None = None,
+) -> Digest:
     """The digest of [start, end) with the period's dead letters when the engine is at hand."""
     digest = build_digest(
-        store, start, end, policy=settings.cost_allocation_policy,
+        store,
+        start,
+        end,
+        policy=settings.cost_allocation_policy,
         weights=dict(settings.cost_allocation_weights),
-        slo_success_target=settings.slo_success_target, slo_p95_ms=settings.slo_p95_ms,
+        slo_success_target=settings.slo_success_target,
+        slo_p95_ms=settings.slo_p95_ms,
         tenants=tenants,
-    )  # fmt: skip
+    )
     if engine is None:
         return digest
     letters = [
@@ -90,8 +98,10 @@ def chargeback_frames(
     store: Store, settings: Settings, start: datetime, end: datetime
 ) -> dict[str, pd.DataFrame]:
     """Sheet name -> rows: every tenant's cost, then each tenant's cost by workflow."""
-    scope = {"policy": settings.cost_allocation_policy,
-             "weights": dict(settings.cost_allocation_weights)}  # fmt: skip
+    scope = {
+        "policy": settings.cost_allocation_policy,
+        "weights": dict(settings.cost_allocation_weights),
+    }
     by_tenant = attributed_costs(store, start.date(), end.date(), by="tenant", **scope)  # type: ignore[arg-type]
     sheets = {"by tenant": by_tenant}
     for tenant in sorted({str(t) for t in by_tenant["tenant"]} - {""}):

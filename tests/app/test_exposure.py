@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.exposure import check_exposure, is_loopback
+from app.exposure import check_exposure, check_ingest_exposure, is_loopback
 from models.errors import SettingsError
 from models.settings import load_settings
 
@@ -34,4 +34,23 @@ def test_users_or_oidc_or_loopback_make_it_acceptable(tmp_path: Path) -> None:
     check_exposure(
         load_settings(env={"FLOWMETER_BIND": "0.0.0.0", "FLOWMETER_USERS_FILE": str(users)}),
         oidc=False,
+    )
+
+
+def test_receivers_beyond_loopback_without_tokens_are_refused() -> None:
+    settings = load_settings(env={"FLOWMETER_BIND": "0.0.0.0"})
+    with pytest.raises(SettingsError) as raised:
+        check_ingest_exposure(settings)
+    message = str(raised.value)
+    assert message.startswith("FLOWMETER_BIND='0.0.0.0' exposes the OTLP receivers")
+    assert "FLOWMETER_INGEST_TOKENS" in message and "FLOWMETER_ALLOW_OPEN_INGEST" in message
+
+
+def test_tokens_or_the_opt_out_or_loopback_let_the_receivers_listen() -> None:
+    check_ingest_exposure(load_settings(env={"FLOWMETER_BIND": "127.0.0.1"}))
+    check_ingest_exposure(
+        load_settings(env={"FLOWMETER_BIND": "0.0.0.0", "FLOWMETER_INGEST_TOKENS": "t=acme"})
+    )
+    check_ingest_exposure(
+        load_settings(env={"FLOWMETER_BIND": "0.0.0.0", "FLOWMETER_ALLOW_OPEN_INGEST": "true"})
     )

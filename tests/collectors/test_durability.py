@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import requests
@@ -17,6 +18,9 @@ REQUESTS = 12
 SPANS_PER_REQUEST = 2
 
 
+NOW_NS = time.time_ns()
+
+
 def _request(n: int) -> bytes:
     request = ExportTraceServiceRequest()
     rs = request.resource_spans.add()
@@ -24,7 +28,7 @@ def _request(n: int) -> bytes:
     for i in range(SPANS_PER_REQUEST):
         span = rs.scope_spans.add().spans.add(name=f"req-{n}", trace_id=n.to_bytes(16, "big"))
         span.span_id = (n * SPANS_PER_REQUEST + i + 1).to_bytes(8, "big")
-        span.start_time_unix_nano = 1_700_000_000_000_000_000 + n
+        span.start_time_unix_nano = NOW_NS + n  # recent: retention keeps 30 days
     return request.SerializeToString()
 
 

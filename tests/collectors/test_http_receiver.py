@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
+import shutil
+import socket
+import subprocess
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 from google.rpc.status_pb2 import Status
 from opentelemetry.exporter.otlp.proto.http import Compression
@@ -24,7 +32,9 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind
 
+from collectors.http_receiver import bearer_tenant
 from models.db import Store
+from models.errors import IngestError
 from tests.collectors.conftest import rows
 from tests.conftest import FIXTURES
 
@@ -321,3 +331,154 @@ def test_full_buffer_answers_429_with_retry_after(make_receivers: Receivers) -> 
     assert int(statuses[-1].headers["Retry-After"]) >= 1
     assert "FLOWMETER_BUFFER_MAX_ROWS" in Status.FromString(statuses[-1].content).message
     assert pipeline.pending_rows == 3
+
+
+def test_kpi_batches_are_parsed_off_the_event_loop(
+    make_receivers: Receivers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While one batch is being parsed the receiver still answers: the loop is free."""
+    import collectors.http_receiver as receiver_module
+
+    parsing, answered = threading.Event(), threading.Event()
+    parse = receiver_module.parse_kpi_batch
+
+    def slow_parse(*args: Any, **kwargs: Any) -> Any:
+        parsing.set()
+        answered.wait(30)  # on the event loop this would hold every other request
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(receiver_module, "parse_kpi_batch", slow_parse)
+    _, http, _ = make_receivers()
+    event = {"event_id": "e-1", "ts": "2026-01-02T03:04:05Z", "kpi": "lead_qualified"}
+    with ThreadPoolExecutor(1) as pool:
+        posted = pool.submit(
+            requests.post, _url(http, "/v1/kpi"), json={"events": [event]}, timeout=60
+        )
+        assert parsing.wait(30)
+        assert requests.get(_url(http, "/healthz"), timeout=10).text == "ok"
+        answered.set()
+        assert posted.result().json()["inserted"] == 1
+
+
+def test_requests_over_the_concurrency_limit_get_503_with_retry_after(
+    make_receivers: Receivers, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pipeline, http, _ = make_receivers(http_max_concurrent=1)
+    inside, release = threading.Event(), threading.Event()
+    submit = pipeline.submit
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        inside.set()
+        assert release.wait(30)
+        return submit(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "submit", held)
+    url = _url(http, "/v1/traces")
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(requests.post, url, data=_span_request(), headers=PB, timeout=60)
+        assert inside.wait(30)
+        busy = requests.post(url, data=_span_request(span_id=b"\x04" * 8), headers=PB, timeout=10)
+        assert busy.status_code == 503 and busy.headers["Retry-After"] == "1"
+        assert "FLOWMETER_HTTP_MAX_CONCURRENT" in Status.FromString(busy.content).message
+        kpi = requests.post(_url(http, "/v1/kpi"), json={"events": []}, timeout=10)
+        assert kpi.status_code == 503
+        assert requests.get(_url(http, "/healthz"), timeout=10).status_code == 200  # probes pass
+        release.set()
+        assert first.result().status_code == 200
+    again = requests.post(url, data=_span_request(span_id=b"\x05" * 8), headers=PB, timeout=10)
+    assert again.status_code == 200
+    metrics = requests.get(_url(http, "/metrics"), timeout=10).text
+    for signal in ("traces", "kpi"):
+        line = f'flowmeter_ingest_refused_requests_total{{reason="busy",signal="{signal}",transport="http"}} 1.0'
+        assert line in metrics
+
+
+def test_token_lookup_compares_against_every_token() -> None:
+    """Constant time: no dict lookup (whose timing depends on the presented token), every
+    token compared; and a token that is not ASCII is a 401, not a crash of compare_digest."""
+
+    class Tokens(dict[str, str]):
+        looked_up: list[str] = []  # noqa: RUF012 - one instance per test
+
+        def get(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+            self.looked_up.append(key)
+            return super().get(key, default)
+
+        def __getitem__(self, key: str) -> str:
+            self.looked_up.append(key)
+            return super().__getitem__(key)
+
+    tokens = Tokens({"a" * 32: "acme", "b" * 32: "globex", "c" * 8: "*"})
+    assert bearer_tenant(tokens, "Bearer " + "b" * 32) == "globex"
+    assert bearer_tenant(tokens, "bearer " + "c" * 8) is None  # platform token
+    for bad in (None, "Bearer " + "b" * 31, "Basic " + "a" * 32, "Bearer jalapeño-ünïcode"):
+        with pytest.raises(IngestError) as refused:
+            bearer_tenant(tokens, bad)
+        assert refused.value.status == 401
+    assert tokens.looked_up == []
+
+
+def _raw_exchange(port: int, head: bytes) -> bytes:
+    """Send only the request's head and read what the server answers before any body."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(head)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        head_end = answer.find(b"\r\n\r\n") + 4
+        length = int(re.search(rb"(?i)content-length: *(\d+)", answer).group(1))  # type: ignore[union-attr]
+        while len(answer) < head_end + length:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+        return answer
+
+
+def test_an_oversized_body_announced_with_expect_100_continue_gets_413_before_it_is_sent(
+    make_receivers: Receivers,
+) -> None:
+    _, http, _ = make_receivers(max_body_bytes=1024)
+    for path in ("/v1/traces", "/v1/kpi"):
+        content_type = "application/json" if path == "/v1/kpi" else "application/x-protobuf"
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {50 << 20}\r\nExpect: 100-continue\r\n\r\n"
+        ).encode()
+        answer = _raw_exchange(http.port, head)
+        assert answer.startswith(b"HTTP/1.1 413 "), answer[:200]
+        assert b"100 Continue" not in answer
+        assert b"FLOWMETER_MAX_BODY_BYTES is 1024" in answer
+    # A body within the limit gets the 100 Continue and goes through.
+    small = _span_request()
+    head = (
+        "POST /v1/traces HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-protobuf\r\n"
+        f"Content-Length: {len(small)}\r\nExpect: 100-continue\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", http.port), timeout=10) as sock:
+        sock.sendall(head)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue")
+        sock.sendall(small)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+def test_curl_reads_the_413_without_sending_the_body(
+    make_receivers: Receivers, tmp_path: Path
+) -> None:
+    _, http, _ = make_receivers(max_body_bytes=1024)
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"\0" * (8 << 20))
+    result = subprocess.run(
+        ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code} %{size_upload}",
+         "-H", "Content-Type: application/x-protobuf", "-H", "Expect: 100-continue",
+         "--expect100-timeout", "60", "--data-binary", f"@{big}",
+         _url(http, "/v1/traces")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    status, uploaded = result.stdout.split()
+    assert status == "413", result.stderr
+    assert float(uploaded) < 1024  # curl read the 413 and never sent the 8 MiB body

@@ -75,3 +75,25 @@ def test_every_setting_is_documented_in_the_readme() -> None:
 def test_the_readme_table_is_the_generated_one() -> None:
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     assert with_table(readme) == readme, "run `make readme` to regenerate the settings table"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "problem"),
+    [
+        ("FLOWMETER_INGEST_TOKENS", "good=acme,hunter2-no-tenant", "item 2 of 2 is not KEY=VALUE"),
+        ("FLOWMETER_INGEST_TOKENS", "hunter2=", "item 1 of 1 is not KEY=VALUE"),
+        ("FLOWMETER_CLICKHOUSE_URL", "mysql://root:hunter2@db", "use chdb:///path"),
+        ("FLOWMETER_ORCHESTRATOR_DB_URL", "oracle://scott:hunter2@db", "use sqlite:///"),
+    ],
+)
+def test_a_bad_secret_is_named_never_echoed(variable: str, value: str, problem: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        load_settings(env={variable: value})
+    message = str(raised.value)
+    assert message.startswith(f"{variable} is not valid") and problem in message
+    assert "hunter2" not in message
+
+
+def test_a_bad_plain_value_is_still_shown() -> None:
+    with pytest.raises(SettingsError, match=r"^FLOWMETER_UI_PORT='eighty' is not valid"):
+        load_settings(env={"FLOWMETER_UI_PORT": "eighty"})
