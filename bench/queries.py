@@ -69,6 +69,7 @@ def load(store: Store, total_runs: int, chunk: int) -> None:
         print(f"  loaded runs {first + runs:>9,} / {total_runs:,}  "
               f"({time.perf_counter() - began:.0f} s)", flush=True)  # fmt: skip
     store.execute("bench/generate_costs", start=START, days=DAYS)
+    store.execute("bench/commit_generated_costs")
     print(f"  load done in {time.perf_counter() - began:.0f} s", flush=True)
 
 

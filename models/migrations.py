@@ -49,6 +49,8 @@ _DROP = re.compile(r"^\s*DROP (TABLE|VIEW) IF EXISTS (\w+)\s*$", re.IGNORECASE)
 _ENGINE = re.compile(r"ENGINE\s*=\s*(\w*)MergeTree(?:\(([^()]*)\))?", re.IGNORECASE)
 _SHARDING = re.compile(r"^--\s*sharding_key:\s*(.+)$", re.MULTILINE)
 _COLUMN_CHANGE = re.compile(r"\b(ADD|DROP|MODIFY|RENAME) COLUMN\b", re.IGNORECASE)
+# A sorting key exists only on the local table: the Distributed twin takes the column alone.
+_ORDER_BY_CHANGE = re.compile(r",\s*MODIFY ORDER BY \((?:[^()]|\([^()]*\))*\)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -148,7 +150,8 @@ def _render_one(statement: str, cluster: str, replicated: set[str]) -> list[str]
         rest = statement[match.end() :]
         local = statement[: match.start()] + f"ALTER TABLE {table}_local {on_cluster}" + rest
         if _COLUMN_CHANGE.search(rest):
-            return [local, statement[: match.end()] + f" {on_cluster}" + rest]
+            twin = _ORDER_BY_CHANGE.sub("", rest)
+            return [local, statement[: match.end()] + f" {on_cluster}" + twin]
         return [local]
     if match := _ALTER.search(statement):
         return [statement[: match.end()] + f" {on_cluster}" + statement[match.end() :]]

@@ -81,18 +81,28 @@ def import_result(result: ImportResult) -> dict[str, Any]:
         "slices_unchanged": [[a, plain(p)] for a, p in result.slices_unchanged],
         "unallocated_rows": result.unallocated_rows,
         "billed_total": {cur: str(total) for cur, total in result.billed_total.items()},
+        "report": result.report.lines() if result.report is not None else [],
+        "problems": list(result.report.problems)
+        if result.report is not None and result.report.bad_count
+        else [],
     }
 
 
 @router.post("/costs/import", summary="Import a FOCUS cost file (the body is the file)")
-async def import_costs(request: Request, principal: Caller, filename: FileName) -> JSONResponse:
+async def import_costs(
+    request: Request, principal: Caller, filename: FileName, skip_bad: bool = False
+) -> JSONResponse:
     require(principal.user, "costs.import")
     _unrestricted(principal, "a cost file")
     settings = state_of(request).settings
     with _received(filename) as path:
         await _save_body(request, path)
         result = await run_in_threadpool(
-            import_cost_file, state_of(request).store, path, tag_keys=settings.cost_tag_keys
+            import_cost_file,
+            state_of(request).store,
+            path,
+            tag_keys=settings.cost_tag_keys,
+            skip_bad=skip_bad,
         )
     return JSONResponse(import_result(result))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -12,7 +13,6 @@ from app.cli.store import open_store
 from models.cost_export import EXPORT_FORMATS, write_cost_export
 from models.costs import COST_GROUPS, attributed_costs, import_cost_file
 from models.errors import CostImportError
-from models.focus import read_focus_file
 from models.pricing import load_price_list
 from models.settings import load_settings
 from models.usage_costs import record_usage_costs
@@ -21,32 +21,58 @@ __all__ = ["COMMANDS", "EXPORT_COMMANDS", "IMPORT_COMMANDS"]
 
 
 @click.command("costs")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_costs_command(file: Path) -> None:
-    """Import a FOCUS 1.2/1.3 cost-and-usage file (CSV or Parquet); safe to run twice."""
+@click.argument("file", type=click.Path(exists=True, path_type=Path))
+@click.option("--skip-bad", is_flag=True, help="List bad rows and import the others.")
+def import_costs_command(file: Path, skip_bad: bool) -> None:
+    """Import FOCUS 1.0-1.3 cost data; safe to run twice.
+
+    FILE is a CSV (plain or gzip) or Parquet file, a folder of part files, or an export
+    manifest (AWS Data Exports Manifest.json, Azure manifest.json). Every row is validated
+    first; if any row is bad, nothing is written (unless --skip-bad).
+    """
     settings = load_settings()
-    rows_total = len(read_focus_file(file)[0])
     client = running_api(settings)
     if client is not None:
-        with click.progressbar(length=rows_total, label=f"importing {file.name}") as bar:
-            result = cost_import_result(upload(client, "/costs/import", file))
-            bar.update(rows_total)
-    else:
-        store = open_store()
-        try:
-            with click.progressbar(length=rows_total, label=f"importing {file.name}") as bar:
-                result = import_cost_file(
-                    store, file, tag_keys=settings.cost_tag_keys, progress=bar.update
-                )
-        finally:
-            store.close()
-    totals = ", ".join(f"{total:,.2f} {cur}" for cur, total in sorted(result.billed_total.items()))
-    click.echo(
-        f"{result.rows} row(s) stored in {len(result.slices_written)} billing slice(s); "
-        f"{len(result.slices_unchanged)} slice(s) already imported unchanged; "
-        f"{result.unallocated_rows} row(s) without tenant/product line/workflow tags "
-        f"(kept as unallocated). File total billed: {totals}."
-    )
+        if file.is_dir() or file.suffix.lower() == ".json":
+            raise click.UsageError(
+                "flowmeter up is running: it takes one file at a time; import the folder's "
+                "part files one by one, or stop up and import the folder or manifest"
+            )
+        with click.progressbar(length=1, label=f"importing {file.name}") as bar:
+            answer = upload(client, "/costs/import", file, skip_bad=skip_bad)
+            bar.update(1)
+        for line in answer.get("report", []):
+            click.echo(line)
+        for problem in answer.get("problems", []):
+            click.echo(f"skipped {problem}", err=True)
+        click.echo(cost_import_result(answer).summary())
+        return
+    store = open_store()
+    bars: dict[str, Any] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in bars:
+            for bar in bars.values():
+                bar.render_finish()
+            bars[stage] = click.progressbar(length=max(total, 1), label=f"{stage} {file.name}")
+            bars[stage].__enter__()
+        bar = bars[stage]
+        bar.update(done - bar.pos)
+
+    try:
+        result = import_cost_file(
+            store, file, tag_keys=settings.cost_tag_keys, skip_bad=skip_bad, progress=progress
+        )
+    finally:
+        for bar in bars.values():
+            bar.render_finish()
+        store.close()
+    if result.report is not None:
+        for line in result.report.lines():
+            click.echo(line)
+        for problem in result.report.problems if result.report.bad_count else []:
+            click.echo(f"skipped {problem}", err=True)
+    click.echo(result.summary())
 
 
 def _day(value: str, name: str) -> date:

@@ -10,7 +10,11 @@ import streamlit as st
 from great_tables import GT
 
 from app import data, frame
+from app.access import allowed
+from app.cost_upload import import_uploaded_costs
 from app.formatting import money
+from models.db import current_store
+from models.errors import FlowmeterError
 
 ctx = frame.context()
 f = ctx.filters
@@ -20,6 +24,47 @@ GROUPS = {"tenant": "Tenant", "product_line": "Product line", "workflow": "Workf
 first_day = f.start.date()
 end_day = (f.end - timedelta(seconds=1)).date() + timedelta(days=1)
 
+
+def _upload_section() -> None:
+    with st.expander("Import a FOCUS cost file", icon=":material/upload_file:"):
+        if not allowed(ctx.user, "costs.import"):
+            st.caption(f"Your role ({ctx.user.role}) reads costs; finance and admin import them.")
+            return
+        st.caption("FOCUS 1.0–1.3 as clouds export it: CSV (plain or .gz) or Parquet; several "
+                   "files = the parts of one export, with or without its manifest. Importing "
+                   "the same file twice changes nothing.")  # fmt: skip
+        files = st.file_uploader("Cost file(s)", type=["csv", "gz", "parquet", "json", "txt"],
+                                 accept_multiple_files=True, key="cost_upload")  # fmt: skip
+        skip_bad = st.checkbox("Skip bad rows (they are listed) and import the others",
+                               key="cost_upload_skip_bad")  # fmt: skip
+        if not st.button("Import", type="primary", disabled=not files, key="cost_upload_go"):
+            return
+        with st.status("Importing the cost file…", expanded=True) as status:
+            bar = st.progress(0.0, text="reading")
+
+            def progress(stage: str, done: int, total: int) -> None:
+                bar.progress(min(done / total, 1.0) if total else 0.0,
+                             text=f"{stage}: {done:,} of {total:,} rows")  # fmt: skip
+
+            try:
+                result = import_uploaded_costs(
+                    current_store(), ctx.user, [(f.name, f.getvalue()) for f in files or []],
+                    tag_keys=frame.settings().cost_tag_keys, skip_bad=skip_bad,
+                    progress=progress,
+                )  # fmt: skip
+            except FlowmeterError as exc:
+                status.update(label="The file was refused; nothing was imported", state="error")
+                st.error("The file was refused; nothing was imported.")
+                st.code(str(exc), language=None)  # file content: shown as text, never markdown
+                return
+            status.update(label="Cost file imported", state="complete")
+        st.cache_data.clear()  # every cost figure on the pages may have changed
+        st.success(f"Imported: {result.rows:,} row(s) stored.")
+        lines = [*(result.report.lines() if result.report else []), result.summary()]
+        st.code("\n".join(lines), language=None)
+
+
+_upload_section()
 by = st.segmented_control("Attribute cost by", list(GROUPS), format_func=lambda g: GROUPS[g],
                           default="tenant", key="cost_by") or "tenant"  # fmt: skip
 costs = data.attributed_costs(first_day, end_day, by, False, ctx.tenants)

@@ -76,3 +76,39 @@ def test_import_export_and_baselines(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     history = _flowmeter(["baseline", "history", "invoice"], data)
     assert "v1" in history.stdout and "by ann: time study" in history.stdout
+
+
+def test_import_the_fixture_sample_then_a_bad_file_with_skip_bad(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    sample = Path(__file__).resolve().parents[1] / "fixtures" / "focus" / "focus_1.0_sample.csv"
+    done = _flowmeter(["import", "costs", str(sample)], data)
+    assert done.returncode == 0, done.stderr
+    assert "FOCUS version detected: 1.0 (1 file(s))" in done.stdout
+    assert "columns ignored: Id" in done.stdout
+    assert "rows read: 1000; valid: 1000; bad: 0" in done.stdout
+    assert "warning: ContractedCost: 7 null value(s), stored as null" in done.stdout
+    assert "1000 row(s) stored in 4 billing slice(s)" in done.stdout
+    assert "validating focus_1.0_sample.csv" in done.stdout + done.stderr  # the progress bar
+
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    for name, cost in (("part-1.csv", "1.50"), ("part-2.csv", "oops")):
+        with (parts / name).open("w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(HEADER)
+            writer.writerows([_row(cost, {"tenant": "acme"}), _row("2.00", {})])
+    refused = _flowmeter(["import", "costs", str(parts)], data)
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert "part-2.csv line 2: BilledCost 'oops' is not a number" in refused.stderr
+    assert "skip the bad rows: --skip-bad" in refused.stderr
+
+    skipped = _flowmeter(["import", "costs", str(parts), "--skip-bad"], data)
+    assert skipped.returncode == 0, skipped.stderr
+    assert "rows read: 4; valid: 3; bad: 1" in skipped.stdout
+    assert "first bad rows: part-2.csv line 2" in skipped.stdout
+    assert "skipped part-2.csv line 2: BilledCost 'oops' is not a number" in skipped.stderr
+    assert "3 row(s) stored in 1 billing slice(s)" in skipped.stdout
+    again = _flowmeter(["import", "costs", str(parts), "--skip-bad"], data)
+    assert "0 row(s) stored in 0 billing slice(s); 1 slice(s) already imported unchanged" in (
+        again.stdout
+    )

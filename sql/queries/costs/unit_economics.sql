@@ -6,7 +6,7 @@ WITH
         SELECT day,
                multiIf({by:String} = 'tenant', tenant, {by:String} = 'product_line', product_line, workflow) AS key,
                currency, sum(effective_cost) AS effective_cost
-        FROM cost_daily
+        FROM cost_daily_current
         WHERE day >= {start:Date} AND day < {end:Date}
           AND ({all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, tenant))
         GROUP BY day, key, currency

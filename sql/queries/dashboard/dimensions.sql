@@ -17,7 +17,7 @@ FROM
         WHERE {all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, toString(tenant))
         GROUP BY tenant, product_line, workflow
         UNION ALL
-        SELECT tenant, product_line, workflow FROM cost_daily
+        SELECT tenant, product_line, workflow FROM cost_daily_current
         WHERE {all_tenants:UInt8} = 1 OR has({tenants:Array(String)}, toString(tenant))
         GROUP BY tenant, product_line, workflow
     )
