@@ -140,7 +140,7 @@ def _gauge(metric: str, label: str, transform: Callable[[float], float]) -> Call
             return {}
         if rule.group_by:
             return {
-                (("label", str(r["label"])),): transform(float(r["value"]))
+                ((label, str(r["label"])),): transform(float(r["value"]))
                 for r in frame.to_dict("records")
             }
         return {(): max(transform(float(v)) for v in frame["value"])}

@@ -26,8 +26,9 @@ HEADER = ["BillingAccountId", "BillingCurrency", "BillingPeriodStart", "BillingP
 
 
 def _rule(measure: str, condition: str = "> 0", **extra: str) -> Rule:
-    lines = [f'name = "{measure}"', f'measure = "{measure}"', 'window = "1d"',
-             f'condition = "{condition}"', *(f"{k} = {v}" for k, v in extra.items())]  # fmt: skip
+    extra = {"window": '"1d"', **extra}
+    lines = [f'name = "{measure}"', f'measure = "{measure}"', f'condition = "{condition}"',
+             *(f"{k} = {v}" for k, v in extra.items())]  # fmt: skip
     [rule] = parse_rules("[[rule]]\n" + "\n".join(lines) + "\n", MEASURES)
     return rule
 
@@ -89,3 +90,21 @@ def test_change_against_the_previous_period(seeded: Store) -> None:
     states, transitions = evaluate_rule(ctx, rule, {}, NOW)
     assert [s.state for s in states] == ["firing"]
     assert [(t.before, t.after) for t in transitions] == [("inactive", "firing")]
+
+
+def test_gauge_measures_name_their_group(store: Store) -> None:
+    from tests.builders import gauge
+
+    at = (NOW - timedelta(minutes=5)).replace(tzinfo=None)
+    gauge(store, at, "flowmeter.dlq.depth", 5.0, {"workflow.name": "invoice"})
+    gauge(store, at, "flowmeter.dlq.depth", 0.0, {"workflow.name": "refund"})
+    gauge(store, at, "flowmeter.breaker.state", 2.0, {"breaker.name": "erp"})
+    ctx = MeasureContext(store)
+    window = '"15m"'
+    depth = _rule("dead_letter_depth", group_by='["workflow"]', window=window)
+    assert current_values(ctx, depth, NOW) == {
+        (("workflow", "invoice"),): 5.0,
+        (("workflow", "refund"),): 0.0,
+    }
+    breaker = _rule("breaker_open", group_by='["breaker"]', window=window)
+    assert current_values(ctx, breaker, NOW) == {(("breaker", "erp"),): 1.0}
