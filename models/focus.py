@@ -270,7 +270,9 @@ def _check_row(
             if _is_null(raw):
                 raise ValueError("is empty")
             row[column] = _decimal(raw)
-        except (InvalidOperation, ValueError) as exc:
+        except InvalidOperation:
+            problems.append(f"{column} {raw!r} is not a number")
+        except ValueError as exc:
             problems.append(f"{column} {raw!r} is not a number ({exc})")
     for column in ("BillingAccountId", "BillingCurrency"):
         raw = cell(column)

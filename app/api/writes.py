@@ -29,6 +29,7 @@ from models.costs import ImportResult, import_cost_file
 from models.errors import KpiContractError, PermissionDeniedError
 from models.migrations import migrate
 from models.pricing import load_price_list
+from models.retention import apply_retention
 from models.usage_costs import record_usage_costs
 
 __all__ = ["SHOWN_BAD_ROWS", "router"]
@@ -263,5 +264,19 @@ def _cell(value: Any) -> Any:
 async def migrate_store(request: Request, principal: Caller) -> JSONResponse:
     require(principal.user, "store.admin")
     _unrestricted(principal, "a migration")
-    applied = await run_in_threadpool(migrate, state_of(request).store)
-    return JSONResponse({"applied": [f"{m.version:03d}_{m.name}" for m in applied]})
+    state = state_of(request)
+
+    def run() -> dict[str, Any]:
+        from orchestrator.state import store_from_settings
+
+        applied = migrate(state.store)
+        altered = apply_retention(state.store, state.settings.retention_days)
+        revisions: list[str] = []
+        store_from_settings(state.settings, revisions.append).close()
+        return {
+            "applied": [f"{m.version:03d}_{m.name}" for m in applied],
+            "retention": [[t.table, t.days] for t in altered],
+            "state_revisions": revisions,
+        }
+
+    return JSONResponse(await run_in_threadpool(run))

@@ -38,8 +38,11 @@ def import_costs_command(file: Path, skip_bad: bool) -> None:
                 "flowmeter up is running: it takes one file at a time; import the folder's "
                 "part files one by one, or stop up and import the folder or manifest"
             )
-        with click.progressbar(length=1, label=f"importing {file.name}") as bar:
+        # The same two stages as a local import: the server validates, then stores.
+        with click.progressbar(length=1, label=f"validating {file.name}") as bar:
             answer = upload(client, "/costs/import", file, skip_bad=skip_bad)
+            bar.update(1)
+        with click.progressbar(length=1, label=f"storing {file.name}") as bar:
             bar.update(1)
         for line in answer.get("report", []):
             click.echo(line)

@@ -35,10 +35,16 @@ def migrate_command() -> None:
     settings = load_settings()
     client = running_api(settings)
     if client is not None:
-        applied_names = client.call("POST", "/migrate")["applied"]
-        for name in applied_names:
+        answer = client.call("POST", "/migrate")
+        for name in answer["applied"]:
             click.echo(f"applying {name}")
-        click.echo(f"{len(applied_names)} migration(s) applied; the schema is up to date.")
+        click.echo(f"{len(answer['applied'])} migration(s) applied; the schema is up to date.")
+        for table, days in answer.get("retention", []):
+            click.echo(f"retention of {table}: {f'{days} days' if days else 'forever'}")
+        for revision in answer.get("state_revisions", []):
+            click.echo(f"applying state revision {revision}")
+        revisions = len(answer.get("state_revisions", []))
+        click.echo(f"{revisions} state database revision(s) applied; it is up to date.")
         return
     store = Store(settings.clickhouse_dsn, cluster=settings.clickhouse_cluster)
     try:
