@@ -4,38 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
+from app.plain import plain
+
 __all__ = ["answer", "plain", "records", "wants_csv"]
-
-
-def plain(value: Any) -> Any:
-    """One value as JSON has it: Decimal -> string (exact), date/time -> ISO, NaN -> null."""
-    if value is None or value is pd.NaT or isinstance(value, bool | str | int):
-        return None if value is pd.NaT else value
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else value
-    if isinstance(value, pd.Timestamp):
-        return None if pd.isna(value) else value.isoformat()
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalars
-        return plain(value.item())
-    return str(value)
 
 
 def records(rows: pd.DataFrame | Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ Flowmeter's own errors into a one-line message and a non-zero exit, never a trac
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 import click
@@ -39,37 +40,16 @@ def export_group() -> None:
     """Write reports out of the store."""
 
 
+# Each area's module lists its commands (COMMANDS, IMPORT_COMMANDS, EXPORT_COMMANDS).
+_MODULES = (
+    "alerts", "baseline", "collect", "costs", "kpi", "orchestrator", "report", "retention",
+    "store", "up", "users", "workflows",
+)  # fmt: skip
+
+
 def _register() -> None:
     """Each area's module lists its commands; one line here per module."""
-    from app.cli import (
-        alerts,
-        baseline,
-        collect,
-        costs,
-        kpi,
-        orchestrator,
-        report,
-        retention,
-        store,
-        up,
-        users,
-        workflows,
-    )
-
-    modules = [
-        alerts,
-        baseline,
-        collect,
-        costs,
-        kpi,
-        orchestrator,
-        report,
-        retention,
-        store,
-        up,
-        users,
-        workflows,
-    ]
+    modules = [import_module(f"app.cli.{name}") for name in _MODULES]
     for module in modules:
         for command in getattr(module, "COMMANDS", ()):
             cli.add_command(command)

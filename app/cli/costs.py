@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
+from app.cli.dates import parse_day
 from app.cli.remote import cost_frame, cost_import_result, running_api, upload
 from app.cli.store import open_store
 from models.cost_export import EXPORT_FORMATS, write_cost_export
@@ -78,15 +79,6 @@ def import_costs_command(file: Path, skip_bad: bool) -> None:
     click.echo(result.summary())
 
 
-def _day(value: str, name: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(
-            f"{value!r} is not a date like 2026-03-01", param_hint=name
-        ) from None
-
-
 @click.command("costs")
 @click.option("--from", "start", required=True, help="First day (YYYY-MM-DD), inclusive.")
 @click.option("--to", "end", required=True, help="Last day (YYYY-MM-DD), inclusive.")
@@ -97,7 +89,7 @@ def _day(value: str, name: str) -> date:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def export_costs_command(start: str, end: str, by: str, fmt: str, output: Path) -> None:
     """Export attributed cost (showback/chargeback) as CSV, XLSX, Parquet or an HTML report."""
-    first, last = _day(start, "--from"), _day(end, "--to")
+    first, last = parse_day(start, "--from"), parse_day(end, "--to")
     if last < first:
         raise click.BadParameter("--to is before --from", param_hint="--to")
     settings = load_settings()
@@ -133,7 +125,7 @@ def usage_command(days: tuple[str, ...]) -> None:
     if settings.pricing_file is None:
         raise CostImportError("set FLOWMETER_PRICING_FILE to a TOML price list first")
     prices = load_price_list(settings.pricing_file)
-    wanted = [_day(d, "--day") for d in days] or [datetime.now().date() - timedelta(days=1)]
+    wanted = [parse_day(d, "--day") for d in days] or [datetime.now().date() - timedelta(days=1)]
     client = running_api(settings)
     if client is not None:
         with click.progressbar(wanted, label="pricing usage") as bar:

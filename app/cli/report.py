@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
 
+from app.cli.dates import parse_day
 from app.cli.store import open_store, print_table
 from app.delivery import DeliveryLog
 from app.reports import render
@@ -28,22 +29,13 @@ _output = click.option(
 )
 
 
-def _day(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is not a date (YYYY-MM-DD)", param_hint=option
-        ) from None
-
-
 def _window(start: str | None, end: str | None, default: Period) -> tuple[datetime, datetime]:
     """[first day 00:00, day after the last 00:00) in UTC; the default period when unset."""
     if start is None and end is None:
         return default.start, default.end
     if start is None or end is None:
         raise click.UsageError("give both --from and --to, or neither")
-    first, last = _day(start, "--from"), _day(end, "--to")
+    first, last = parse_day(start, "--from"), parse_day(end, "--to")
     if last < first:
         raise click.BadParameter("--to is before --from", param_hint="--to")
     begin = datetime.combine(first, datetime.min.time(), UTC)
@@ -169,7 +161,7 @@ def send_command(kind: str, period: str | None) -> None:
     chosen = last_full_week(now) if kind == "digest" else last_full_month(now)
     if period:
         text = period if kind == "digest" else f"{period}-01"
-        first = datetime.combine(_day(text, "--period"), datetime.min.time(), UTC)
+        first = datetime.combine(parse_day(text, "--period"), datetime.min.time(), UTC)
         if kind == "digest" and first.weekday() != 0:
             raise click.BadParameter(f"{period} is not a Monday", param_hint="--period")
         end = (

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import click
 
 from app.cli.store import open_store
+from app.plain import plain
 from models.rules_check import dry_run
 from models.rules_file import load_rules
 from models.workflows import workflow_list
@@ -27,16 +27,6 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> da
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _plain(value: Any) -> Any:
-    if value is None or value != value:  # None or NaN
-        return None
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if hasattr(value, "item"):
-        return value.item()
-    return value if isinstance(value, int | float | str) else str(value)
-
-
 @click.command("workflows")
 @click.option("--from", "start", callback=_moment, help="Start (default: 7 days ago), UTC.")
 @click.option("--to", "end", callback=_moment, help="End (default: now), UTC.")
@@ -52,7 +42,7 @@ def workflows_command(start: datetime | None, end: datetime | None, as_json: boo
         frame = workflow_list(store, start, end)
     finally:
         store.close()
-    records = [{k: _plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+    records = [{k: plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
     if as_json:
         click.echo(json.dumps(records, indent=2))
         return

@@ -4,12 +4,11 @@ written as values, never formulas."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import math
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +16,7 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from app import formatting
+from app.plain import plain
 from models.digest import Digest
 
 __all__ = [
@@ -150,31 +150,11 @@ def pdf(html: str) -> bytes:
     return bytes(HTML(string=html).write_pdf())
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, datetime):  # models' naive datetimes are UTC: say so
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {k: _plain(v) for k, v in dataclasses.asdict(value).items()}
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item"):  # numpy scalars
-        return _plain(value.item())
-    return value
-
-
 def digest_json(digest: Digest) -> str:
     """The digest's figures as JSON: money as decimal strings, times as ISO 8601."""
-    figures = _plain(digest)
+    figures = plain(digest, naive_is_utc=True)
     for name in ("roi", "previous_roi"):
-        figures[name]["savings_multiple"] = _plain(getattr(digest, name).savings_multiple)
+        figures[name]["savings_multiple"] = plain(getattr(digest, name).savings_multiple)
     for mover, source in zip(figures["movers"], digest.movers, strict=True):
         mover["change"] = str(source.change)
     figures["slo"]["met"] = digest.slo.met
@@ -186,7 +166,7 @@ def table_bytes(frame: pd.DataFrame, fmt: str, *, sheet: str = "report") -> byte
     if fmt == "csv":
         return frame.to_csv(index=False).encode("utf-8-sig")
     if fmt == "json":
-        rows = [_plain(row) for row in frame.to_dict("records")]
+        rows = [plain(row, naive_is_utc=True) for row in frame.to_dict("records")]
         return (json.dumps({"rows": rows}, indent=2) + "\n").encode()
     if fmt == "xlsx":
         return workbook({sheet: frame})
